@@ -1,0 +1,66 @@
+"""Settings, loaded once from `AINS_*` environment variables (and `ains serve` flags)."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./ains.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AINS_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "info"
+    migrate_on_start: bool = True
+
+    agent_offline_after: float = Field(30.0, gt=0)
+    lease_seconds: float = Field(60.0, gt=0)
+    max_batch_size: int = Field(100, ge=1)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    max_page_size: int = Field(500, ge=1)
+    max_wait_seconds: float = Field(30.0, ge=0)
+
+    # Queue fairness: a waiting task gains one priority level per `aging_interval` seconds,
+    # up to `aging_max_boost` levels; 0 disables aging.
+    aging_interval: float = Field(60.0, ge=0)
+    aging_max_boost: int = Field(5, ge=0)
+    # A task whose deadline is nearer than this many seconds is escalated to priority 10.
+    deadline_escalation_seconds: float = Field(60.0, ge=0)
+    # Default timeout per task type, as JSON: {"translate": 30}.
+    task_type_timeouts: dict[str, float] = {}
+
+    idempotency_ttl_seconds: float = Field(86_400.0, gt=0)
+    retention_days: float = Field(7.0, gt=0)
+
+    webhook_allowed_hosts: list[str] = []
+    webhook_timeout_seconds: float = Field(5.0, gt=0)
+    webhook_max_concurrency: int = Field(32, ge=1)
+
+    encryption_keys: str | None = None  # "kid1:base64key,kid2:base64key"; the first encrypts
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None
+    jwt_algorithm: str = "HS256"
+
+    rate_limit_per_second: float = Field(0.0, ge=0)  # per principal; 0 = unlimited
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @cached_property
+    def listens_on_loopback_only(self) -> bool:
+        if self.host in ("localhost", ""):
+            return self.host == "localhost"
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
