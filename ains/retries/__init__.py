@@ -1,0 +1,1 @@
+"""Retry policy: pure backoff decisions for failed task attempts."""
