@@ -1,0 +1,1 @@
+"""Schedules: cron and one-time task schedules."""
