@@ -1,0 +1,1 @@
+"""Webhooks: endpoints, signed deliveries and SSRF checks."""
