@@ -1,0 +1,79 @@
+"""HTTP: /ains/agents."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Response
+
+from ains.agents.schemas import AgentIn, AgentPatch, HeartbeatIn
+from ains.http import CurrentPrincipal, ServicesDep, page_limit
+
+router = APIRouter(tags=["agents"])
+
+
+@router.post("/ains/agents", status_code=201)
+async def register_agent(
+    body: AgentIn, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.agents.register(tx, principal, body)
+
+
+@router.get("/ains/agents")
+async def list_agents(
+    services: ServicesDep,
+    _principal: CurrentPrincipal,
+    capability: str | None = None,
+    online: bool | None = None,
+) -> dict[str, Any]:
+    async with services.db.read() as conn:
+        items = await services.agents.list(conn, capability=capability, online=online)
+    return {"items": items, "next_cursor": None}
+
+
+@router.get("/ains/agents/{agent_id}")
+async def get_agent(
+    agent_id: str, services: ServicesDep, _principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.read() as conn:
+        return services.agents.view(await services.agents.get_row(conn, agent_id))
+
+
+@router.get("/ains/agents/{agent_id}/trust")
+async def agent_trust(
+    agent_id: str, services: ServicesDep, _principal: CurrentPrincipal, limit: int | None = None
+) -> dict[str, Any]:
+    async with services.db.read() as conn:
+        items = await services.agents.trust_history(conn, agent_id, page_limit(limit, services))
+    return {"items": items, "next_cursor": None}
+
+
+@router.patch("/ains/agents/{agent_id}")
+async def patch_agent(
+    agent_id: str, body: AgentPatch, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.agents.patch(tx, principal, agent_id, body)
+
+
+@router.delete("/ains/agents/{agent_id}", status_code=204)
+async def deregister_agent(
+    agent_id: str, services: ServicesDep, principal: CurrentPrincipal
+) -> Response:
+    async with services.db.transaction() as tx:
+        await services.agents.deregister(tx, principal, agent_id)
+    return Response(status_code=204)
+
+
+@router.post("/ains/agents/{agent_id}/heartbeat")
+async def agent_heartbeat(
+    agent_id: str,
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    body: Annotated[HeartbeatIn | None, Body()] = None,
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.agents.heartbeat(
+            tx, principal, agent_id, body.in_flight if body else None
+        )

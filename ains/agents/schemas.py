@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+CAPABILITY = r"^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,199}$"
+
+
+class AgentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    agent_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$",
+        validation_alias=AliasChoices("agent_id", "agentid"),
+    )
+    name: str = Field(min_length=1, max_length=200)
+    capabilities: list[str] = Field(min_length=1, max_length=100)
+    max_concurrency: int = Field(1, ge=1, le=10_000)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    team: str | None = Field(None, max_length=100)
+
+    @field_validator("capabilities")
+    @classmethod
+    def _capabilities(cls, value: list[str]) -> list[str]:
+        import re
+
+        for i, cap in enumerate(value):
+            if not re.match(CAPABILITY, cap):
+                raise ValueError(f"item {i} ({cap!r}) is not a capability name like translation:v1")
+        return list(dict.fromkeys(value))
+
+
+class HeartbeatIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    in_flight: list[str] | None = Field(None, max_length=10_000)
+
+
+class AgentPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    trust_score: float | None = Field(None, ge=0, le=1)
+    status: Literal["ACTIVE", "QUARANTINED"] | None = None
+    max_concurrency: int | None = Field(None, ge=1, le=10_000)
+    reason: str = Field("admin change", min_length=1, max_length=2000)

@@ -1,0 +1,318 @@
+"""Agent registration, heartbeats, liveness and trust administration."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ains.agents.schemas import AgentIn, AgentPatch
+from ains.agents.trust import INITIAL_TRUST
+from ains.clock import Clock, new_id
+from ains.config import Settings
+from ains.db.engine import Tx
+from ains.events.bus import Bus
+from ains.events.repository import add_events, event
+from ains.exceptions import Conflict, Forbidden, NotFound
+from ains.models import agent_capabilities, agents, tasks, trust_records
+from ains.security import keys
+from ains.security.principals import Principal
+from ains.tasks.control import TaskControl
+from ains.tasks.states import HELD
+
+A = agents.c
+
+
+def agent_view(row: Any, offline_after: float, now: datetime) -> dict[str, Any]:
+    online = bool(
+        row.online
+        and row.last_heartbeat_at is not None
+        and (now - row.last_heartbeat_at).total_seconds() < offline_after
+    )
+    return {
+        "agent_id": row.agent_id,
+        "name": row.name,
+        "capabilities": row.capabilities,
+        "max_concurrency": row.max_concurrency,
+        "in_flight": row.in_flight,
+        "trust_score": round(row.trust_score, 6),
+        "status": row.status,
+        "online": online,
+        "last_heartbeat_at": row.last_heartbeat_at,
+        "team": row.team,
+        "metadata": row.metadata,
+        "tasks_completed": row.tasks_completed,
+        "tasks_failed": row.tasks_failed,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+class AgentService:
+    def __init__(self, settings: Settings, clock: Clock, bus: Bus, control: TaskControl) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.bus = bus
+        self.control = control
+
+    def view(self, row: Any) -> dict[str, Any]:
+        return agent_view(row, self.settings.agent_offline_after, self.clock())
+
+    async def get_row(self, conn: AsyncConnection, agent_id: str) -> Any:
+        row = (await conn.execute(sa.select(agents).where(A.agent_id == agent_id))).first()
+        if row is None or row.status == "DEREGISTERED":
+            raise NotFound(f"agent {agent_id} not found")
+        return row
+
+    @staticmethod
+    def authorize_self(principal: Principal, agent_id: str) -> None:
+        if not principal.is_admin and not (
+            principal.role == "agent" and principal.principal_id == agent_id
+        ):
+            raise Forbidden(f"only agent {agent_id} or an admin may do this")
+
+    async def register(self, tx: Tx, principal: Principal, body: AgentIn) -> dict[str, Any]:
+        agent_id = body.agent_id or new_id("agt")
+        if not principal.is_admin and not (
+            principal.role == "agent" and principal.principal_id == agent_id
+        ):
+            raise Forbidden("registering an agent needs an admin key (or that agent's own key)")
+        now = self.clock()
+        existing = (await tx.conn.execute(sa.select(agents).where(A.agent_id == agent_id))).first()
+        values = {
+            "name": body.name,
+            "capabilities": body.capabilities,
+            "max_concurrency": body.max_concurrency,
+            "metadata": body.metadata,
+            "team": body.team or principal.team,
+            "status": "ACTIVE",
+            "online": True,
+            "last_heartbeat_at": now,
+            "updated_at": now,
+        }
+        if existing is not None and existing.status != "DEREGISTERED" and principal.role != "agent":
+            raise Conflict(f"agent {agent_id} is already registered")
+        if existing is None:
+            await tx.conn.execute(
+                sa.insert(agents).values(
+                    agent_id=agent_id,
+                    trust_score=INITIAL_TRUST,
+                    in_flight=0,
+                    created_at=now,
+                    **values,
+                )
+            )
+        else:
+            await tx.conn.execute(sa.update(agents).where(A.agent_id == agent_id).values(**values))
+            await tx.conn.execute(
+                sa.delete(agent_capabilities).where(agent_capabilities.c.agent_id == agent_id)
+            )
+        await tx.conn.execute(
+            sa.insert(agent_capabilities),
+            [{"agent_id": agent_id, "name": c} for c in body.capabilities],
+        )
+        await add_events(
+            tx.conn,
+            [
+                event(
+                    "agent.online",
+                    now,
+                    agent_id=agent_id,
+                    actor=principal.actor,
+                    reason="registered",
+                )
+            ],
+        )
+        api_key = None
+        if principal.role != "agent":
+            created = await keys.create_key(
+                tx.conn,
+                role="agent",
+                principal_id=agent_id,
+                name=body.name,
+                team=values["team"],
+                now=now,
+            )
+            api_key = created["api_key"]
+        row = await self.get_row(tx.conn, agent_id)
+        tx.on_commit(lambda: [self.bus.publish("route", c) for c in body.capabilities] and None)
+        return {**self.view(row), "api_key": api_key}
+
+    async def heartbeat(
+        self, tx: Tx, principal: Principal, agent_id: str, in_flight: list[str] | None
+    ) -> dict[str, Any]:
+        self.authorize_self(principal, agent_id)
+        now = self.clock()
+        row = await self.get_row(tx.conn, agent_id)
+        await tx.conn.execute(
+            sa.update(agents)
+            .where(A.agent_id == agent_id)
+            .values(online=True, last_heartbeat_at=now)
+        )
+        # a heartbeat keeps the leases of every task the agent has received
+        await tx.conn.execute(
+            sa.update(tasks)
+            .where(
+                tasks.c.assigned_agent_id == agent_id,
+                tasks.c.status.in_([s.value for s in HELD]),
+                tasks.c.delivered_at.is_not(None),
+            )
+            .values(lease_expires_at=now + timedelta(seconds=self.settings.lease_seconds))
+        )
+        if not row.online:
+            await add_events(
+                tx.conn, [event("agent.online", now, agent_id=agent_id, actor=principal.actor)]
+            )
+            tx.on_commit(lambda: [self.bus.publish("route", c) for c in row.capabilities] and None)
+        cancel = await self._to_cancel(tx.conn, agent_id, in_flight, now)
+        return {
+            "agent_id": agent_id,
+            "online": True,
+            "status": row.status,
+            "cancel_task_ids": cancel,
+            "server_time": now,
+            "heartbeat_interval_seconds": max(1.0, self.settings.agent_offline_after / 3),
+        }
+
+    async def touch(self, tx: Tx, agent_id: str) -> list[str]:
+        """A claim is a sign of life too; returns the agent's capabilities."""
+        row = await self.get_row(tx.conn, agent_id)
+        now = self.clock()
+        await tx.conn.execute(
+            sa.update(agents)
+            .where(A.agent_id == agent_id)
+            .values(online=True, last_heartbeat_at=now)
+        )
+        if not row.online:
+            await add_events(
+                tx.conn, [event("agent.online", now, agent_id=agent_id, actor="system")]
+            )
+        return list(row.capabilities)
+
+    async def _to_cancel(
+        self, conn: AsyncConnection, agent_id: str, in_flight: list[str] | None, now: datetime
+    ) -> list[str]:
+        """Tasks the agent should stop: ones it runs that it no longer holds."""
+        if in_flight is not None:
+            if not in_flight:
+                return []
+            held = {
+                r.task_id
+                for r in await conn.execute(
+                    sa.select(tasks.c.task_id).where(
+                        tasks.c.task_id.in_(in_flight),
+                        tasks.c.assigned_agent_id == agent_id,
+                        tasks.c.status.in_([s.value for s in HELD]),
+                    )
+                )
+            }
+            return [t for t in in_flight if t not in held]
+        recent = now - timedelta(seconds=max(60.0, self.settings.lease_seconds))
+        rows = await conn.execute(
+            sa.select(tasks.c.task_id).where(
+                tasks.c.assigned_agent_id == agent_id,
+                tasks.c.cancel_requested.is_(True),
+                tasks.c.cancelled_at >= recent,
+            )
+        )
+        return [r.task_id for r in rows]
+
+    async def list(
+        self, conn: AsyncConnection, *, capability: str | None, online: bool | None
+    ) -> list[dict[str, Any]]:
+        stmt = sa.select(agents).where(A.status != "DEREGISTERED").order_by(A.agent_id)
+        if capability:
+            stmt = stmt.where(
+                A.agent_id.in_(
+                    sa.select(agent_capabilities.c.agent_id).where(
+                        agent_capabilities.c.name == capability
+                    )
+                )
+            )
+        views = [self.view(r) for r in await conn.execute(stmt)]
+        if online is not None:
+            views = [v for v in views if v["online"] == online]
+        return views
+
+    async def deregister(self, tx: Tx, principal: Principal, agent_id: str) -> None:
+        self.authorize_self(principal, agent_id)
+        await self.get_row(tx.conn, agent_id)
+        now = self.clock()
+        await tx.conn.execute(
+            sa.update(agents)
+            .where(A.agent_id == agent_id)
+            .values(status="DEREGISTERED", online=False, updated_at=now)
+        )
+        await self.control.release_agent_tasks(tx, [agent_id], now, reason="agent deregistered")
+        await add_events(
+            tx.conn,
+            [
+                event(
+                    "agent.offline",
+                    now,
+                    agent_id=agent_id,
+                    actor=principal.actor,
+                    reason="deregistered",
+                )
+            ],
+        )
+
+    async def patch(
+        self, tx: Tx, principal: Principal, agent_id: str, body: AgentPatch
+    ) -> dict[str, Any]:
+        if not principal.is_admin:
+            raise Forbidden("only an admin may change an agent's trust or status")
+        row = await self.get_row(tx.conn, agent_id)
+        now = self.clock()
+        values: dict[str, Any] = {"updated_at": now}
+        if body.status is not None:
+            values["status"] = body.status
+        if body.max_concurrency is not None:
+            values["max_concurrency"] = body.max_concurrency
+        if body.trust_score is not None:
+            values["trust_score"] = body.trust_score
+        if body.trust_score is not None or body.status is not None:
+            await tx.conn.execute(
+                sa.insert(trust_records).values(
+                    agent_id=agent_id,
+                    task_id=None,
+                    delta=(body.trust_score if body.trust_score is not None else row.trust_score)
+                    - row.trust_score,
+                    trust_score=body.trust_score
+                    if body.trust_score is not None
+                    else row.trust_score,
+                    reason=body.reason
+                    if body.status is None
+                    else f"{body.reason} (status {body.status})",
+                    actor=principal.actor,
+                    created_at=now,
+                )
+            )
+        await tx.conn.execute(sa.update(agents).where(A.agent_id == agent_id).values(**values))
+        tx.on_commit(lambda: [self.bus.publish("route", c) for c in row.capabilities] and None)
+        return self.view(await self.get_row(tx.conn, agent_id))
+
+    async def trust_history(
+        self, conn: AsyncConnection, agent_id: str, limit: int
+    ) -> list[dict[str, Any]]:
+        await self.get_row(conn, agent_id)
+        rows = await conn.execute(
+            sa.select(trust_records)
+            .where(trust_records.c.agent_id == agent_id)
+            .order_by(trust_records.c.id.desc())
+            .limit(limit)
+        )
+        return [
+            {
+                "task_id": r.task_id,
+                "delta": r.delta,
+                "trust_score": r.trust_score,
+                "score_after": r.trust_score,
+                "reason": r.reason,
+                "actor": r.actor,
+                "created_at": r.created_at,
+            }
+            for r in rows
+        ]

@@ -1,0 +1,86 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+
+from ains import __version__
+from ains.agents.endpoints import router as agents_router
+from ains.clock import Clock, utcnow
+from ains.config import Settings
+from ains.db.migrate import upgrade
+from ains.http import BodyLimitMiddleware, FastJSONResponse, install_error_handlers, problem
+from ains.metrics.db import instrument_engine
+from ains.metrics.exposition import render_metrics
+from ains.metrics.middleware import MetricsMiddleware
+from ains.metrics.snapshot import take_snapshot
+from ains.metrics.state import StateCollector
+from ains.security.endpoints import router as security_router
+from ains.services import Services, build_services
+from ains.tasks.endpoints import router as tasks_router
+
+
+def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastAPI:
+    settings = settings or Settings()
+    services = build_services(settings, clock)
+    instrument_engine(services.db.engine.sync_engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            upgrade(settings.database_url)
+        await services.start()
+        try:
+            yield
+        finally:
+            await services.stop()
+
+    app = FastAPI(
+        title="DukeNet AINS",
+        version=__version__,
+        description="AI task network: agents, tasks, routing, retries, schedules, webhooks.",
+        default_response_class=FastJSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
+    for router in routers():
+        app.include_router(router)
+    _add_operational_routes(app, services)
+    return app
+
+
+def routers() -> list[Any]:
+    # fixed paths under /aitp/tasks/… (batch, schedule) must come before /aitp/tasks/{task_id}
+    return [security_router, agents_router, tasks_router]
+
+
+def _add_operational_routes(app: FastAPI, services: Services) -> None:
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/ready", tags=["operations"])
+    async def ready() -> Response:
+        try:
+            async with services.db.read() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+        except Exception as exc:
+            return problem(
+                503, "Service Unavailable", f"database unreachable: {type(exc).__name__}"
+            )
+        return FastJSONResponse({"status": "ready", "database": services.db.engine.dialect.name})
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics(_request: Request) -> Response:
+        snapshot = await take_snapshot(
+            services.db, services.clock(), services.settings.agent_offline_after
+        )
+        body, content_type = render_metrics(StateCollector(lambda: snapshot))
+        return Response(body, media_type=content_type)

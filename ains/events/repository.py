@@ -1,0 +1,85 @@
+"""Writing and reading the events table (outbox and transition history)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ains.models import events
+
+EVENT_COLUMNS = (
+    "event_type",
+    "task_id",
+    "agent_id",
+    "batch_id",
+    "schedule_id",
+    "client_id",
+    "from_status",
+    "to_status",
+    "actor",
+    "reason",
+    "attempt_id",
+    "data",
+    "occurred_at",
+)
+
+
+def event(event_type: str, occurred_at: datetime, **fields: Any) -> dict[str, Any]:
+    row = dict.fromkeys(EVENT_COLUMNS)
+    row.update(fields, event_type=event_type, occurred_at=occurred_at)
+    return row
+
+
+async def add_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(sa.insert(events), list(rows))
+
+
+async def task_history(conn: AsyncConnection, task_id: str) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        sa.select(
+            events.c.event_id,
+            events.c.event_type,
+            events.c.from_status,
+            events.c.to_status,
+            events.c.occurred_at,
+            events.c.actor,
+            events.c.reason,
+            events.c.attempt_id,
+        )
+        .where(events.c.task_id == task_id)
+        .order_by(events.c.event_id)
+    )
+    return [
+        {
+            "event": r.event_type,
+            "from_status": r.from_status,
+            "to_status": r.to_status,
+            "at": r.occurred_at,
+            "actor": r.actor,
+            "reason": r.reason,
+            "attempt_id": r.attempt_id,
+        }
+        for r in rows
+    ]
+
+
+async def events_after(
+    conn: AsyncConnection, after_id: int, limit: int = 500
+) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        sa.select(events)
+        .where(events.c.event_id > after_id)
+        .order_by(events.c.event_id)
+        .limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def last_event_id(conn: AsyncConnection) -> int:
+    value = (await conn.execute(sa.select(sa.func.max(events.c.event_id)))).scalar()
+    return int(value or 0)

@@ -1,0 +1,184 @@
+"""HTTP plumbing shared by every router: fast JSON responses, problem+json errors, body limits,
+and the dependencies handlers use."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Annotated, Any
+
+import orjson
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ains.exceptions import AinsError, FieldError
+from ains.security.principals import Principal
+
+if TYPE_CHECKING:
+    from ains.services import Services
+
+log = logging.getLogger("ains.http")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError
+
+
+class FastJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+def problem(
+    status: int, title: str, detail: str, errors: list[FieldError] | None = None, **extra: Any
+) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = [{"field": e.field, "reason": e.reason} for e in errors]
+    body.update(extra)
+    return Response(
+        orjson.dumps(body, default=_default),
+        status_code=status,
+        media_type="application/problem+json",
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AinsError)
+    async def _ains(request: Request, exc: AinsError) -> Response:
+        if exc.status_code in (401, 403):
+            await _audit_denial(request, exc)
+        return problem(exc.status_code, exc.title, exc.detail, exc.errors, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
+        errors = []
+        for err in exc.errors():
+            reason = str(err.get("msg", "invalid"))
+            if err.get("type") == "json_invalid":
+                reason = "request body is not valid JSON"
+            elif err.get("type") == "extra_forbidden":
+                reason = "unknown field"
+            errors.append(FieldError(_field_name(tuple(err.get("loc", ()))), reason))
+        detail = "; ".join(f"{e.field}: {e.reason}" for e in errors[:5])
+        return problem(422, "Unprocessable Content", detail, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Not Found", 405: "Method Not Allowed"}
+        return problem(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", exc_info=exc)
+        return problem(500, "Internal Server Error", "an unexpected error occurred; it was logged")
+
+
+async def _audit_denial(request: Request, exc: AinsError) -> None:
+    services: Services = request.app.state.services
+    principal = getattr(request.state, "principal", None) or Principal("client", "anonymous")
+    try:
+        async with services.db.transaction() as tx:
+            from ains.security import audit
+
+            await audit.record(
+                tx.conn,
+                principal,
+                f"{request.method} {request.url.path}",
+                outcome="denied",
+                detail={"status": exc.status_code, "detail": exc.detail},
+                now=services.clock(),
+            )
+    except Exception:
+        log.warning("could not write the audit record of a denied request")
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over the configured size with 413 before reading them whole."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(
+            413,
+            "Content Too Large",
+            f"request body exceeds the limit of {self.max_bytes} bytes (AINS_MAX_BODY_BYTES)",
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def current_principal(request: Request) -> Principal:
+    services = get_services(request)
+    principal = await services.auth.principal(request.headers.get("authorization"))
+    request.state.principal = principal
+    return principal
+
+
+ServicesDep = Annotated["Services", Depends(get_services)]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def page_limit(limit: int | None, services: Services) -> int:
+    from ains.exceptions import Unprocessable
+
+    if limit is None:
+        return 50
+    if not 1 <= limit <= services.settings.max_page_size:
+        raise Unprocessable.field(
+            "limit", f"must be between 1 and {services.settings.max_page_size}"
+        )
+    return limit

@@ -1,0 +1,32 @@
+"""Every table; importing this module fills `ains.db.base.metadata` (Alembic's target)."""
+
+from ains.db.base import metadata
+from ains.models.agents import agent_capabilities, agents
+from ains.models.batches import batches, templates
+from ains.models.events import events
+from ains.models.schedules import schedule_executions, scheduled_tasks
+from ains.models.security import api_keys, audit_log
+from ains.models.tasks import idempotency_keys, task_attempts, task_dependencies, tasks
+from ains.models.trust_records import trust_records
+from ains.models.webhooks import webhook_attempts, webhook_deliveries, webhooks
+
+__all__ = [
+    "agent_capabilities",
+    "agents",
+    "api_keys",
+    "audit_log",
+    "batches",
+    "events",
+    "idempotency_keys",
+    "metadata",
+    "schedule_executions",
+    "scheduled_tasks",
+    "task_attempts",
+    "task_dependencies",
+    "tasks",
+    "templates",
+    "trust_records",
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhooks",
+]

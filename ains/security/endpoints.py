@@ -1,0 +1,102 @@
+"""HTTP: /ains/keys and /ains/audit (admins only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from ains.exceptions import Forbidden
+from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.security import audit, keys
+from ains.security.principals import Principal, Role
+
+router = APIRouter(tags=["security"])
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+    principal_id: str | None = Field(None, min_length=1, max_length=200)
+    name: str = Field("key", min_length=1, max_length=200)
+    team: str | None = Field(None, max_length=100)
+
+
+def _admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden("only an admin may manage keys or read the audit log")
+
+
+@router.post("/ains/keys", status_code=201)
+async def create_key(
+    body: KeyIn, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    _admin(principal)
+    now = services.clock()
+    async with services.db.transaction() as tx:
+        created = await keys.create_key(
+            tx.conn,
+            role=body.role,
+            principal_id=body.principal_id or body.name,
+            name=body.name,
+            team=body.team,
+            now=now,
+        )
+        await audit.record(
+            tx.conn,
+            principal,
+            "key.create",
+            target_type="api_key",
+            target_id=created["key_id"],
+            detail={"role": body.role, "principal_id": created["principal_id"]},
+            now=now,
+        )
+    services.auth.forget()
+    return created
+
+
+@router.get("/ains/keys")
+async def list_keys(services: ServicesDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    _admin(principal)
+    async with services.db.read() as conn:
+        return {"items": await keys.list_keys(conn), "next_cursor": None}
+
+
+@router.delete("/ains/keys/{key_id}", status_code=204)
+async def revoke_key(key_id: str, services: ServicesDep, principal: CurrentPrincipal) -> Response:
+    _admin(principal)
+    now = services.clock()
+    async with services.db.transaction() as tx:
+        key_hash = await keys.revoke_key(tx.conn, key_id, now)
+        await audit.record(
+            tx.conn, principal, "key.revoke", target_type="api_key", target_id=key_id, now=now
+        )
+    services.auth.forget(key_hash)
+    return Response(status_code=204)
+
+
+@router.get("/ains/audit")
+async def audit_log(
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    principal_id: str | None = None,
+    action: str | None = None,
+    target_id: str | None = None,
+    outcome: str | None = None,
+    cursor: int | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    _admin(principal)
+    size = page_limit(limit, services)
+    async with services.db.read() as conn:
+        items = await audit.query(
+            conn,
+            principal_id=principal_id,
+            action=action,
+            target_id=target_id,
+            outcome=outcome,
+            before_id=cursor,
+            limit=size,
+        )
+    return {"items": items, "next_cursor": items[-1]["id"] if len(items) == size else None}

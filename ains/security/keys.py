@@ -1,0 +1,109 @@
+"""API keys: generated once, stored as SHA-256 hashes, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ains.clock import new_id
+from ains.exceptions import NotFound
+from ains.models import api_keys
+from ains.security.principals import Principal, Role
+
+KEY_PREFIX = "ains_"
+
+
+def hash_key(api_key: str) -> str:
+    # Keys are 256-bit random values, so a fast hash is enough (no password stretching).
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def generate_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def key_view(row: Any) -> dict[str, Any]:
+    return {
+        "key_id": row.key_id,
+        "role": row.role,
+        "principal_id": row.principal_id,
+        "name": row.name,
+        "team": row.team,
+        "key_prefix": row.key_prefix,
+        "created_at": row.created_at,
+        "revoked_at": row.revoked_at,
+    }
+
+
+async def create_key(
+    conn: AsyncConnection,
+    *,
+    role: Role,
+    principal_id: str,
+    name: str,
+    team: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    api_key = generate_key()
+    values = {
+        "key_id": new_id("key"),
+        "key_hash": hash_key(api_key),
+        "key_prefix": api_key[:12],
+        "role": role,
+        "principal_id": principal_id,
+        "name": name,
+        "team": team,
+        "created_at": now,
+        "revoked_at": None,
+    }
+    await conn.execute(sa.insert(api_keys).values(values))
+    view = {k: v for k, v in values.items() if k != "key_hash"}
+    return {**view, "api_key": api_key}
+
+
+async def find_principal(conn: AsyncConnection, api_key: str) -> Principal | None:
+    row = (
+        await conn.execute(
+            sa.select(api_keys.c.key_id, api_keys.c.role, api_keys.c.principal_id, api_keys.c.team)
+            .where(api_keys.c.key_hash == hash_key(api_key))
+            .where(api_keys.c.revoked_at.is_(None))
+        )
+    ).first()
+    if row is None:
+        return None
+    return Principal(role=row.role, principal_id=row.principal_id, team=row.team, key_id=row.key_id)
+
+
+async def list_keys(conn: AsyncConnection) -> list[dict[str, Any]]:
+    rows = await conn.execute(sa.select(api_keys).order_by(api_keys.c.created_at))
+    return [key_view(r) for r in rows]
+
+
+async def revoke_key(conn: AsyncConnection, key_id: str, now: datetime) -> str:
+    row = (
+        await conn.execute(
+            sa.update(api_keys)
+            .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .returning(api_keys.c.key_hash)
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"key {key_id} not found or already revoked")
+    return str(row.key_hash)
+
+
+async def admin_key_exists(conn: AsyncConnection) -> bool:
+    row = (
+        await conn.execute(
+            sa.select(api_keys.c.key_id)
+            .where(api_keys.c.role == "admin", api_keys.c.revoked_at.is_(None))
+            .limit(1)
+        )
+    ).first()
+    return row is not None

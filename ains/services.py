@@ -1,0 +1,83 @@
+"""Wiring: every service and engine loop, built once from the settings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from ains.agents.service import AgentService
+from ains.clock import Clock, utcnow
+from ains.config import Settings
+from ains.db.engine import Database, create_engine
+from ains.engine.deadlines import DeadlineLoop
+from ains.engine.dispatcher import Dispatcher
+from ains.engine.waiters import AgentWaiters
+from ains.events.bus import Bus, create_bus
+from ains.security.auth import Authenticator
+from ains.security.crypto import KeyRing
+from ains.tasks.control import TaskControl
+from ains.tasks.execution import ExecutionService
+from ains.tasks.service import TaskService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    db: Database
+    bus: Bus
+    keyring: KeyRing | None
+    auth: Authenticator
+    tasks: TaskService
+    execution: ExecutionService
+    control: TaskControl
+    agents: AgentService
+    waiters: AgentWaiters
+    dispatcher: Dispatcher
+    deadlines: DeadlineLoop
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        await self.bus.start()
+        loop = asyncio.get_running_loop()
+        self.background = [
+            loop.create_task(self.dispatcher.run(), name="dispatcher"),
+            loop.create_task(self.deadlines.run(), name="deadlines"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self.background:
+            task.cancel()
+        for task in self.background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.bus.stop()
+        await self.db.dispose()
+
+
+def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
+    db = Database(create_engine(settings.database_url))
+    bus = create_bus(settings.database_url)
+    keyring = KeyRing.from_config(settings.encryption_keys)
+    tasks = TaskService(settings, clock, bus, keyring)
+    execution = ExecutionService(settings, clock, bus, keyring)
+    control = TaskControl(tasks, execution)
+    return Services(
+        settings=settings,
+        clock=clock,
+        db=db,
+        bus=bus,
+        keyring=keyring,
+        auth=Authenticator(settings, db),
+        tasks=tasks,
+        execution=execution,
+        control=control,
+        agents=AgentService(settings, clock, bus, control),
+        waiters=AgentWaiters(bus),
+        dispatcher=Dispatcher(db, execution, bus),
+        deadlines=DeadlineLoop(db, control, bus, clock),
+    )

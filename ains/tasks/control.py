@@ -1,0 +1,321 @@
+"""Operations that stop or restart a task from outside: cancel, manual retry, timeout change,
+and what the deadline loop does when leases, timeouts and retry delays run out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from ains.db.engine import Tx
+from ains.events.repository import add_events, event
+from ains.exceptions import Conflict
+from ains.models import agents, tasks
+from ains.security.principals import Principal
+from ains.tasks import repository as repo
+from ains.tasks.execution import HELD_STATES, ExecutionService
+from ains.tasks.service import TaskService
+from ains.tasks.settlement import Settlement
+from ains.tasks.states import ACTIVE, TERMINAL, TaskStatus
+from ains.tasks.views import task_view
+
+T = tasks.c
+DUE_BATCH = 500
+
+
+class TaskControl:
+    def __init__(self, tasks_service: TaskService, execution: ExecutionService) -> None:
+        self.tasks = tasks_service
+        self.execution = execution
+        self.clock = execution.clock
+        self.settings = execution.settings
+
+    async def cancel(
+        self, tx: Tx, principal: Principal, task_id: str, reason: str | None
+    ) -> dict[str, Any]:
+        row = await self.tasks.changeable(tx.conn, principal, task_id)
+        if row.status in TERMINAL:
+            raise Conflict(
+                f"task {task_id} is already {row.status}", extra={"task_status": row.status}
+            )
+        s = Settlement(self.clock())
+        updated = await self.cancel_row(tx, s, row, actor=principal.actor, reason=reason)
+        if updated is None:
+            raise Conflict(f"task {task_id} finished while being cancelled")
+        await s.apply(tx.conn)
+        self.execution._after_commit(tx, s)
+        return task_view(updated, self.tasks.keyring)
+
+    async def cancel_row(
+        self, tx: Tx, s: Settlement, row: Any, *, actor: str, reason: str | None
+    ) -> Any:
+        now = s.now
+        updated = await repo.update_guarded(
+            tx.conn,
+            row.task_id,
+            statuses=[x.value for x in ACTIVE],
+            values={
+                "status": TaskStatus.CANCELLED,
+                "cancel_requested": True,
+                "cancelled_by": actor,
+                "cancelled_at": now,
+                "cancellation_reason": reason,
+                "completed_at": now,
+                "lease_expires_at": None,
+                "timeout_at": None,
+                "next_retry_at": None,
+                "updated_at": now,
+            },
+        )
+        if updated is None:
+            return None
+        if row.status in HELD_STATES:
+            s.close_attempt(row, TaskStatus.CANCELLED, outcome="cancelled", error=reason)
+            s.wake_agents.add(row.assigned_agent_id)
+        s.transition(row, TaskStatus.CANCELLED, "task.cancelled", actor=actor, reason=reason)
+        s.doomed_ids.append((row.task_id, "was cancelled"))
+        return updated
+
+    async def retry(
+        self, tx: Tx, principal: Principal, task_id: str, reason: str | None
+    ) -> dict[str, Any]:
+        row = await self.tasks.changeable(tx.conn, principal, task_id)
+        if row.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.TIMED_OUT):
+            raise Conflict(
+                f"task {task_id} is {row.status}; only FAILED, CANCELLED or TIMED_OUT tasks can be "
+                "retried by hand",
+                extra={"task_status": row.status},
+            )
+        now = self.clock()
+        deps = await repo.get_many(tx.conn, row.depends_on)
+        waiting = sum(1 for d in deps if d.status != TaskStatus.COMPLETED)
+        target = TaskStatus.BLOCKED if waiting else TaskStatus.PENDING
+        updated = await repo.update_guarded(
+            tx.conn,
+            task_id,
+            statuses=[row.status],
+            values={
+                "status": target,
+                "retry_count": 0,
+                "dead_lettered": False,
+                "pending_dependencies": waiting,
+                "assigned_agent_id": None,
+                "completed_at": None,
+                "next_retry_at": None,
+                "cancel_requested": False,
+                "queued_at": now,
+                "queue_key": self.tasks.queue_key(row.priority, now),
+                "updated_at": now,
+            },
+        )
+        if updated is None:
+            raise Conflict(f"task {task_id} changed while being retried")
+        await add_events(
+            tx.conn,
+            [
+                event(
+                    "task.retrying",
+                    now,
+                    task_id=task_id,
+                    client_id=row.client_id,
+                    batch_id=row.batch_id,
+                    from_status=row.status,
+                    to_status=target,
+                    actor=principal.actor,
+                    reason=reason or "manual retry",
+                    data={"manual": True},
+                )
+            ],
+        )
+        if target == TaskStatus.PENDING:
+            tx.on_commit(lambda: self.execution.bus.publish("route", row.capability_required))
+        return task_view(updated, self.tasks.keyring)
+
+    async def set_timeout(
+        self, tx: Tx, principal: Principal, task_id: str, timeout_seconds: float
+    ) -> dict[str, Any]:
+        row = await self.tasks.changeable(tx.conn, principal, task_id)
+        if row.status in TERMINAL:
+            raise Conflict(f"task {task_id} is {row.status}; its timeout can no longer change")
+        now = self.clock()
+        values: dict[str, Any] = {"timeout_seconds": timeout_seconds, "updated_at": now}
+        if row.status in HELD_STATES and row.delivered_at is not None:
+            started = row.started_at or row.delivered_at
+            values["timeout_at"] = started + timedelta(seconds=timeout_seconds)
+            tx.on_commit(
+                lambda: self.execution.bus.publish("deadline", values["timeout_at"].isoformat())
+            )
+        updated = await repo.update_guarded(tx.conn, task_id, statuses=[row.status], values=values)
+        if updated is None:
+            raise Conflict(f"task {task_id} changed while its timeout was being set")
+        return task_view(updated, self.tasks.keyring)
+
+    # --- deadlines ---------------------------------------------------------------------------
+
+    async def expire_leases(self, tx: Tx, now: datetime) -> int:
+        rows = await repo.due(tx.conn, T.lease_expires_at, HELD_STATES, now, DUE_BATCH)
+        s = Settlement(now)
+        for row in rows:
+            await self.release_held(tx, s, row, reason="lease expired")
+        await s.apply(tx.conn)
+        self.execution._after_commit(tx, s)
+        return len(rows)
+
+    async def release_held(self, tx: Tx, s: Settlement, row: Any, *, reason: str) -> None:
+        """Take a task back from its agent: a task never picked up goes straight back to the
+        queue; one the agent received counts as a failed attempt (re-routed at once)."""
+        if row.delivered_at is None:
+            updated = await repo.update_guarded(
+                tx.conn,
+                row.task_id,
+                statuses=[TaskStatus.ASSIGNED],
+                attempt_id=row.attempt_id,
+                values={
+                    "status": TaskStatus.PENDING,
+                    "assigned_agent_id": None,
+                    "lease_expires_at": None,
+                    "updated_at": s.now,
+                },
+            )
+            if updated is not None:
+                s.close_attempt(
+                    row, "EXPIRED", outcome="cancelled", error=f"{reason} before pickup"
+                )
+                s.transition(
+                    row,
+                    TaskStatus.PENDING,
+                    "task.requeued",
+                    actor="system",
+                    reason=f"{reason} before pickup",
+                )
+                s.route_capabilities.add(row.capability_required)
+            return
+        await self.execution.fail_attempt(
+            tx.conn,
+            s,
+            row,
+            error=reason,
+            error_type="LeaseExpired",
+            retryable=True,
+            actor="system",
+            outcome="lost",
+            attempt_status="LOST",
+            final_status=TaskStatus.FAILED,
+            immediate=True,
+        )
+
+    async def enforce_timeouts(self, tx: Tx, now: datetime) -> int:
+        rows = await repo.due(tx.conn, T.timeout_at, HELD_STATES, now, DUE_BATCH)
+        s = Settlement(now)
+        for row in rows:
+            await self.execution.fail_attempt(
+                tx.conn,
+                s,
+                row,
+                error=f"timed out after {row.timeout_seconds:g} s",
+                error_type="Timeout",
+                retryable=True,
+                actor="system",
+                outcome="timeout",
+                attempt_status=TaskStatus.TIMED_OUT,
+                final_status=TaskStatus.TIMED_OUT,
+            )
+            s.wake_agents.add(row.assigned_agent_id)
+        await s.apply(tx.conn)
+        self.execution._after_commit(tx, s)
+        return len(rows)
+
+    async def requeue_retries(self, tx: Tx, now: datetime) -> int:
+        rows = await repo.due(
+            tx.conn, T.next_retry_at, [TaskStatus.RETRY_SCHEDULED], now, DUE_BATCH
+        )
+        events, capabilities = [], set()
+        for row in rows:
+            updated = await repo.update_guarded(
+                tx.conn,
+                row.task_id,
+                statuses=[TaskStatus.RETRY_SCHEDULED],
+                values={
+                    "status": TaskStatus.PENDING,
+                    "next_retry_at": None,
+                    "assigned_agent_id": None,
+                    "queued_at": now,
+                    "queue_key": self.tasks.queue_key(row.priority, now),
+                    "updated_at": now,
+                },
+            )
+            if updated is None:
+                continue
+            capabilities.add(row.capability_required)
+            events.append(
+                event(
+                    "task.requeued",
+                    now,
+                    task_id=row.task_id,
+                    client_id=row.client_id,
+                    batch_id=row.batch_id,
+                    from_status=TaskStatus.RETRY_SCHEDULED,
+                    to_status=TaskStatus.PENDING,
+                    actor="system",
+                    reason=f"retry {row.retry_count} due",
+                )
+            )
+        await add_events(tx.conn, events)
+        tx.on_commit(
+            lambda: [self.execution.bus.publish("route", c) for c in capabilities] and None
+        )
+        return len(rows)
+
+    async def mark_offline_agents(self, tx: Tx, now: datetime) -> int:
+        cutoff = now - timedelta(seconds=self.settings.agent_offline_after)
+        stmt = sa.select(agents.c.agent_id).where(
+            agents.c.online.is_(True), agents.c.last_heartbeat_at <= cutoff
+        )
+        if tx.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        silent = [r.agent_id for r in await tx.conn.execute(stmt)]
+        if not silent:
+            return 0
+        await tx.conn.execute(
+            sa.update(agents)
+            .where(agents.c.agent_id.in_(silent))
+            .values(online=False, updated_at=now)
+        )
+        await self.release_agent_tasks(tx, silent, now, reason="agent offline")
+        await add_events(
+            tx.conn,
+            [
+                event("agent.offline", now, agent_id=a, actor="system", reason="missed heartbeats")
+                for a in silent
+            ],
+        )
+        return len(silent)
+
+    async def release_agent_tasks(
+        self, tx: Tx, agent_ids: list[str], now: datetime, *, reason: str
+    ) -> None:
+        rows = list(
+            await tx.conn.execute(
+                sa.select(tasks).where(
+                    T.assigned_agent_id.in_(agent_ids), T.status.in_(HELD_STATES)
+                )
+            )
+        )
+        s = Settlement(now)
+        for row in rows:
+            await self.release_held(tx, s, row, reason=reason)
+        await s.apply(tx.conn)
+        self.execution._after_commit(tx, s)
+
+    async def next_deadline(self, tx: Tx) -> datetime | None:
+        task_deadline = await repo.next_deadline(tx.conn)
+        oldest = (
+            await tx.conn.execute(
+                sa.select(sa.func.min(agents.c.last_heartbeat_at)).where(agents.c.online.is_(True))
+            )
+        ).scalar()
+        found = [d for d in (task_deadline,) if d is not None]
+        if oldest is not None:
+            found.append(oldest + timedelta(seconds=self.settings.agent_offline_after))
+        return min(found) if found else None

@@ -1,0 +1,230 @@
+"""HTTP: /aitp/tasks (client side) and the agent protocol calls on tasks."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Response
+
+from ains.exceptions import Unprocessable
+from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.tasks.schemas import (
+    AttemptIn,
+    CancelIn,
+    ClaimIn,
+    CompleteIn,
+    FailIn,
+    PriorityIn,
+    ProgressIn,
+    ReportIn,
+    ReportsIn,
+    RetryIn,
+    TaskIn,
+    TimeoutIn,
+)
+
+router = APIRouter(tags=["tasks"])
+
+
+@router.post("/aitp/tasks", status_code=201)
+async def submit_task(
+    body: TaskIn,
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        submitted = await services.tasks.submit(tx, principal, body, idempotency_key)
+    if submitted.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return submitted.task
+
+
+@router.get("/aitp/tasks")
+async def list_tasks(
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    status: str | None = None,
+    client_id: Annotated[str | None, Query(alias="client_id")] = None,
+    agent_id: str | None = None,
+    task_type: str | None = None,
+    capability: str | None = None,
+    batch_id: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    filters = {
+        "status": status,
+        "client_id": client_id,
+        "agent_id": agent_id,
+        "task_type": task_type,
+        "capability": capability,
+        "batch_id": batch_id,
+        "created_after": _aware("created_after", created_after),
+        "created_before": _aware("created_before", created_before),
+    }
+    async with services.db.read() as conn:
+        return await services.tasks.list(
+            conn, principal, filters=filters, cursor=cursor, limit=page_limit(limit, services)
+        )
+
+
+def _aware(name: str, value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise Unprocessable.field(name, "must include a timezone")
+    return value
+
+
+@router.get("/aitp/tasks/{task_id}")
+async def get_task(
+    task_id: str, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.read() as conn:
+        return await services.tasks.details(conn, principal, task_id)
+
+
+@router.get("/aitp/tasks/{task_id}/result")
+async def get_result(
+    task_id: str, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.read() as conn:
+        return await services.tasks.result(conn, principal, task_id)
+
+
+@router.delete("/aitp/tasks/{task_id}")
+async def cancel_task(
+    task_id: str,
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    reason: str | None = None,
+    body: Annotated[CancelIn | None, Body()] = None,
+) -> dict[str, Any]:
+    why = (body.reason if body else None) or reason
+    async with services.db.transaction() as tx:
+        return await services.control.cancel(tx, principal, task_id, why)
+
+
+@router.post("/aitp/tasks/{task_id}/retry")
+async def retry_task(
+    task_id: str,
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    body: Annotated[RetryIn | None, Body()] = None,
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.control.retry(tx, principal, task_id, body.reason if body else None)
+
+
+@router.put("/aitp/tasks/{task_id}/priority")
+async def set_priority(
+    task_id: str, body: PriorityIn, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.tasks.set_priority(tx, principal, task_id, body.priority)
+
+
+@router.put("/aitp/tasks/{task_id}/timeout")
+async def set_timeout(
+    task_id: str, body: TimeoutIn, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.control.set_timeout(tx, principal, task_id, body.timeout_seconds)
+
+
+# --- the agent side ----------------------------------------------------------------------------
+
+
+@router.post("/aitp/agents/{agent_id}/claim")
+async def claim(
+    agent_id: str,
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    body: Annotated[ClaimIn | None, Body()] = None,
+) -> dict[str, Any]:
+    body = body or ClaimIn()
+    services.agents.authorize_self(principal, agent_id)
+    wait = min(body.wait_seconds, services.settings.max_wait_seconds)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    first = True
+    while True:
+        ev = services.waiters.prepare(agent_id)
+        async with services.db.transaction() as tx:
+            capabilities = await services.agents.touch(tx, agent_id)
+            tasks = await services.execution.deliver(tx, agent_id, body.max_tasks)
+        if tasks:
+            return {"tasks": tasks}
+        if first:
+            for capability in capabilities:
+                services.bus.publish("route", capability)
+            first = False
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return {"tasks": []}
+        await services.waiters.wait(agent_id, ev, remaining)
+
+
+@router.post("/aitp/tasks/{task_id}/start")
+async def start_task(
+    task_id: str, body: AttemptIn, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.execution.start(tx, principal, task_id, body.attempt_id)
+
+
+@router.post("/aitp/tasks/{task_id}/heartbeat")
+async def task_heartbeat(
+    task_id: str, body: ProgressIn, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.execution.progress(
+            tx, principal, task_id, body.attempt_id, body.progress
+        )
+
+
+@router.post("/aitp/tasks/{task_id}/complete")
+async def complete_task(
+    task_id: str, body: CompleteIn, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    report = ReportIn(
+        task_id=task_id,
+        attempt_id=body.attempt_id,
+        outcome="complete",
+        result_data=body.result_data,
+        cost=body.cost,
+        quality_score=body.quality_score,
+    )
+    async with services.db.transaction() as tx:
+        return await services.execution.report(tx, principal, report)
+
+
+@router.post("/aitp/tasks/{task_id}/fail")
+async def fail_task(
+    task_id: str, body: FailIn, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    report = ReportIn(
+        task_id=task_id,
+        attempt_id=body.attempt_id,
+        outcome="fail",
+        error=body.error,
+        error_type=body.error_type,
+        retryable=body.retryable,
+    )
+    async with services.db.transaction() as tx:
+        return await services.execution.report(tx, principal, report)
+
+
+@router.post("/aitp/agents/{agent_id}/reports")
+async def bulk_reports(
+    agent_id: str, body: ReportsIn, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    services.agents.authorize_self(principal, agent_id)
+    async with services.db.transaction() as tx:
+        results = await services.execution.reports(tx, principal, agent_id, body.reports)
+    return {"results": results}

@@ -1,0 +1,439 @@
+"""The execution side of the lifecycle: routing, delivery, reports, leases, timeouts, retries,
+cancellation. Every change is a guarded UPDATE, so a stale or repeated report changes nothing."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ains.clock import Clock, new_id
+from ains.config import Settings
+from ains.db.engine import Tx
+from ains.events.bus import Bus
+from ains.events.repository import add_events, event
+from ains.exceptions import AinsError, Conflict, NotFound
+from ains.models import agent_capabilities, agents, tasks
+from ains.retries.policy import RetryPolicy, decide
+from ains.routing.policy import Candidate, assign_many
+from ains.security.crypto import KeyRing
+from ains.security.principals import Principal
+from ains.tasks import repository as repo
+from ains.tasks.schemas import ReportIn
+from ains.tasks.settlement import Settlement
+from ains.tasks.states import HELD, TaskStatus
+from ains.tasks.views import claimed_view, decrypt_field, task_view
+
+T = tasks.c
+HELD_STATES = [s.value for s in HELD]
+ROUTE_BATCH = 500
+
+
+class ExecutionService:
+    def __init__(self, settings: Settings, clock: Clock, bus: Bus, keyring: KeyRing | None):
+        self.settings = settings
+        self.clock = clock
+        self.bus = bus
+        self.keyring = keyring
+
+    def _lease(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.settings.lease_seconds)
+
+    def _after_commit(self, tx: Tx, s: Settlement) -> None:
+        def publish() -> None:
+            for capability in s.route_capabilities:
+                self.bus.publish("route", capability)
+            for agent_id in s.wake_agents:
+                self.bus.publish("agent", agent_id)
+            if s.deadline_hints:
+                self.bus.publish("deadline", min(s.deadline_hints).isoformat())
+
+        tx.on_commit(publish)
+
+    # --- routing ---------------------------------------------------------------------------
+
+    async def route(self, tx: Tx, capability: str) -> int:
+        """Assign pending tasks of one capability to the best agents; returns how many."""
+        conn, now = tx.conn, self.clock()
+        offline_before = now - timedelta(seconds=self.settings.agent_offline_after)
+        stmt = (
+            sa.select(
+                agents.c.agent_id,
+                agents.c.trust_score,
+                agents.c.in_flight,
+                agents.c.max_concurrency,
+            )
+            .join(agent_capabilities, agent_capabilities.c.agent_id == agents.c.agent_id)
+            .where(
+                agent_capabilities.c.name == capability,
+                agents.c.online.is_(True),
+                agents.c.status == "ACTIVE",
+                agents.c.last_heartbeat_at > offline_before,
+                agents.c.in_flight < agents.c.max_concurrency,
+            )
+            .order_by(agents.c.agent_id)
+        )
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(of=agents)
+        candidates = [
+            Candidate(r.agent_id, r.trust_score, r.in_flight, r.max_concurrency)
+            for r in await conn.execute(stmt)
+        ]
+        if not candidates:
+            return 0
+        room = sum(c.max_concurrency - c.in_flight for c in candidates)
+        pending = await repo.pending_for_capability(conn, capability, min(room, ROUTE_BATCH))
+        if not pending:
+            return 0
+        chosen = assign_many(candidates, len(pending))
+        pickup = now + timedelta(seconds=min(self.settings.lease_seconds, 15.0))
+        assignments, attempt_rows, events = [], [], []
+        per_agent: dict[str, int] = defaultdict(int)
+        for task, agent_id in zip(pending, chosen, strict=False):
+            attempt_id = new_id("att")
+            per_agent[agent_id] += 1
+            assignments.append(
+                {
+                    "task_id": task.task_id,
+                    "agent_id": agent_id,
+                    "attempt_id": attempt_id,
+                    "now": now,
+                    "lease": pickup,
+                }
+            )
+            attempt_rows.append(
+                {
+                    "attempt_id": attempt_id,
+                    "task_id": task.task_id,
+                    "agent_id": agent_id,
+                    "number": 0,
+                    "status": TaskStatus.ASSIGNED,
+                    "claimed_at": now,
+                }
+            )
+            events.append(
+                event(
+                    "task.assigned",
+                    now,
+                    task_id=task.task_id,
+                    client_id=task.client_id,
+                    agent_id=agent_id,
+                    from_status=TaskStatus.PENDING,
+                    to_status=TaskStatus.ASSIGNED,
+                    actor="system:router",
+                    reason="routed",
+                    attempt_id=attempt_id,
+                    data={"queued_at": task.queued_at.isoformat() if task.queued_at else None},
+                )
+            )
+        await repo.assign(conn, assignments)
+        numbers = await conn.execute(
+            sa.select(T.task_id, T.attempt_count).where(
+                T.task_id.in_([a["task_id"] for a in assignments])
+            )
+        )
+        count_by_task = {r.task_id: r.attempt_count for r in numbers}
+        for row in attempt_rows:
+            row["number"] = count_by_task.get(row["task_id"], 1)
+        await repo.insert_attempts(conn, attempt_rows)
+        await add_events(conn, events)
+        for agent_id, count in per_agent.items():
+            await conn.execute(
+                sa.update(agents)
+                .where(agents.c.agent_id == agent_id)
+                .values(in_flight=agents.c.in_flight + count)
+            )
+        woken = set(per_agent)
+        tx.on_commit(lambda: [self.bus.publish("agent", a) for a in woken] and None)
+        tx.on_commit(lambda: self.bus.publish("deadline", pickup.isoformat()))
+        return len(assignments)
+
+    # --- delivery --------------------------------------------------------------------------
+
+    async def deliver(self, tx: Tx, agent_id: str, max_tasks: int) -> list[dict[str, Any]]:
+        now = self.clock()
+        lease = self._lease(now)
+        rows = await repo.deliver(tx.conn, agent_id, max_tasks, now, lease)
+        if not rows:
+            return []
+        timeouts = [
+            {"task_id": r.task_id, "timeout_at": now + timedelta(seconds=r.timeout_seconds)}
+            for r in rows
+            if r.timeout_seconds
+        ]
+        await repo.set_timeouts(tx.conn, timeouts)
+        timeout_at = {t["task_id"]: t["timeout_at"] for t in timeouts}
+        dep_ids = {d for r in rows for d in r.depends_on}
+        dep_results = {
+            d.task_id: decrypt_field(d, "result_data", "result_encrypted", self.keyring)
+            for d in await repo.results_of(tx.conn, dep_ids)
+        }
+        hints = [lease, *timeout_at.values()]
+        tx.on_commit(lambda: self.bus.publish("deadline", min(hints).isoformat()))
+        views = []
+        for r in rows:
+            view = claimed_view(r, self.keyring, {d: dep_results.get(d) for d in r.depends_on})
+            view["timeout_at"] = timeout_at.get(r.task_id)
+            views.append(view)
+        return views
+
+    # --- reports ---------------------------------------------------------------------------
+
+    async def _held(self, conn: AsyncConnection, principal: Principal, task_id: str) -> Any:
+        row = await repo.get(conn, task_id, for_update=True)
+        if row is None:
+            raise NotFound(f"task {task_id} not found")
+        if not principal.is_admin and principal.principal_id != row.assigned_agent_id:
+            if principal.role == "agent":
+                raise Conflict(f"task {task_id} is not held by agent {principal.principal_id}")
+            raise NotFound(f"task {task_id} not found")
+        return row
+
+    @staticmethod
+    def _stale(row: Any, attempt_id: str) -> Conflict:
+        return Conflict(
+            f"attempt {attempt_id} is not the current attempt of task {row.task_id} "
+            f"(status {row.status})",
+            extra={"task_status": row.status, "current_attempt_id": row.attempt_id},
+        )
+
+    async def start(
+        self, tx: Tx, principal: Principal, task_id: str, attempt_id: str
+    ) -> dict[str, Any]:
+        row = await self._held(tx.conn, principal, task_id)
+        now = self.clock()
+        if row.attempt_id == attempt_id and row.status == TaskStatus.RUNNING:
+            return task_view(row, self.keyring)
+        updated = await repo.update_guarded(
+            tx.conn,
+            task_id,
+            statuses=[TaskStatus.ASSIGNED],
+            attempt_id=attempt_id,
+            values={
+                "status": TaskStatus.RUNNING,
+                "started_at": now,
+                "delivered_at": sa.func.coalesce(T.delivered_at, now),
+                "lease_expires_at": self._lease(now),
+                "updated_at": now,
+            },
+        )
+        if updated is None:
+            raise self._stale(row, attempt_id)
+        await repo.start_attempt(tx.conn, attempt_id, now)
+        await add_events(
+            tx.conn,
+            [
+                event(
+                    "task.started",
+                    now,
+                    task_id=task_id,
+                    client_id=row.client_id,
+                    batch_id=row.batch_id,
+                    agent_id=row.assigned_agent_id,
+                    from_status=row.status,
+                    to_status=TaskStatus.RUNNING,
+                    actor=principal.actor,
+                    attempt_id=attempt_id,
+                )
+            ],
+        )
+        return task_view(updated, self.keyring)
+
+    async def progress(
+        self, tx: Tx, principal: Principal, task_id: str, attempt_id: str, progress: Any
+    ) -> dict[str, Any]:
+        row = await self._held(tx.conn, principal, task_id)
+        now = self.clock()
+        values: dict[str, Any] = {"lease_expires_at": self._lease(now), "updated_at": now}
+        if progress is not None:
+            values["progress"] = progress
+        updated = await repo.update_guarded(
+            tx.conn, task_id, statuses=HELD_STATES, attempt_id=attempt_id, values=values
+        )
+        if updated is None:
+            if row.attempt_id == attempt_id:  # cancelled or timed out under the agent
+                return {"lease_expires_at": None, "cancel_requested": True, "status": row.status}
+            raise self._stale(row, attempt_id)
+        return {
+            "lease_expires_at": updated.lease_expires_at,
+            "cancel_requested": bool(updated.cancel_requested),
+            "status": updated.status,
+        }
+
+    async def report(self, tx: Tx, principal: Principal, report: ReportIn) -> dict[str, Any]:
+        s = Settlement(self.clock())
+        row = await self._held(tx.conn, principal, report.task_id)
+        updated = await self._settle_report(tx.conn, s, principal, row, report)
+        await s.apply(tx.conn)
+        self._after_commit(tx, s)
+        return task_view(updated, self.keyring)
+
+    async def reports(
+        self, tx: Tx, principal: Principal, agent_id: str, reports: list[ReportIn]
+    ) -> list[dict[str, Any]]:
+        """Many reports in one transaction, answered per item."""
+        s = Settlement(self.clock())
+        rows = {r.task_id: r for r in await repo.get_many(tx.conn, [r.task_id for r in reports])}
+        results: list[dict[str, Any]] = []
+        for report in reports:
+            row = rows.get(report.task_id)
+            try:
+                if row is None or row.assigned_agent_id != agent_id:
+                    raise NotFound(f"task {report.task_id} not found for agent {agent_id}")
+                updated = await self._settle_report(tx.conn, s, principal, row, report)
+                rows[report.task_id] = updated
+                results.append({"task_id": report.task_id, "ok": True, "status": updated.status})
+            except AinsError as exc:
+                results.append(
+                    {
+                        "task_id": report.task_id,
+                        "ok": False,
+                        "error": {
+                            "status": exc.status_code,
+                            "title": exc.title,
+                            "detail": exc.detail,
+                        },
+                    }
+                )
+        await s.apply(tx.conn)
+        self._after_commit(tx, s)
+        return results
+
+    async def _settle_report(
+        self, conn: AsyncConnection, s: Settlement, principal: Principal, row: Any, report: ReportIn
+    ) -> Any:
+        if report.outcome == "complete":
+            return await self._complete(conn, s, principal, row, report)
+        return await self._fail(conn, s, principal, row, report)
+
+    async def _complete(
+        self, conn: AsyncConnection, s: Settlement, principal: Principal, row: Any, r: ReportIn
+    ) -> Any:
+        now = s.now
+        if row.attempt_id == r.attempt_id and row.status == TaskStatus.COMPLETED:
+            return row  # an exact repeat: one result, no error
+        started = row.started_at or row.delivered_at or row.assigned_at or now
+        values: dict[str, Any] = {
+            "status": TaskStatus.COMPLETED,
+            "result_data": r.result_data,
+            "cost": r.cost,
+            "quality_score": r.quality_score,
+            "completed_at": now,
+            "started_at": started,
+            "execution_ms": max(0.0, (now - started).total_seconds() * 1000),
+            "lease_expires_at": None,
+            "timeout_at": None,
+            "progress": row.progress,
+            "updated_at": now,
+        }
+        if row.encrypted:
+            if self.keyring is None:
+                raise Conflict("this task is encrypted but the server has no encryption keys")
+            values["result_encrypted"] = self.keyring.encrypt_json(
+                r.result_data, row.task_id.encode()
+            )
+            values["result_data"] = None
+        updated = await repo.update_guarded(
+            conn, row.task_id, statuses=HELD_STATES, attempt_id=r.attempt_id, values=values
+        )
+        if updated is None:
+            raise self._stale(row, r.attempt_id)
+        s.close_attempt(row, TaskStatus.COMPLETED, outcome="success", quality=r.quality_score)
+        s.transition(row, TaskStatus.COMPLETED, "task.completed", actor=principal.actor)
+        s.completed_ids.append(row.task_id)
+        return updated
+
+    async def _fail(
+        self, conn: AsyncConnection, s: Settlement, principal: Principal, row: Any, r: ReportIn
+    ) -> Any:
+        if row.attempt_id == r.attempt_id and row.status not in HELD_STATES:
+            attempt_over = row.status in (TaskStatus.RETRY_SCHEDULED, TaskStatus.FAILED)
+            if attempt_over and row.last_error == (r.error or "failed"):
+                return row  # an exact repeat of the failure report
+        if row.attempt_id != r.attempt_id or row.status not in HELD_STATES:
+            raise self._stale(row, r.attempt_id)
+        updated = await self.fail_attempt(
+            conn,
+            s,
+            row,
+            error=r.error or "failed",
+            error_type=r.error_type,
+            retryable=r.retryable,
+            actor=principal.actor,
+            outcome="failure" if r.retryable else "permanent",
+            attempt_status=TaskStatus.FAILED,
+            final_status=TaskStatus.FAILED,
+        )
+        if updated is None:
+            raise self._stale(row, r.attempt_id)
+        return updated
+
+    async def fail_attempt(
+        self,
+        conn: AsyncConnection,
+        s: Settlement,
+        row: Any,
+        *,
+        error: str,
+        error_type: str | None,
+        retryable: bool,
+        actor: str,
+        outcome: str,
+        attempt_status: str,
+        final_status: TaskStatus,
+        immediate: bool = False,
+    ) -> Any:
+        """End the current attempt unsuccessfully: schedule a retry, or fail for good (DLQ)."""
+        now = s.now
+        policy = RetryPolicy.model_validate(row.retry_policy)
+        decision = decide(policy, row.retry_count, retryable, now)
+        common = {
+            "last_error": error,
+            "error_type": error_type,
+            "lease_expires_at": None,
+            "timeout_at": None,
+            "updated_at": now,
+        }
+        if decision is not None and immediate:
+            values = {
+                **common,
+                "status": TaskStatus.PENDING,
+                "retry_count": decision.attempt,
+                "queued_at": now,
+                "assigned_agent_id": None,
+            }
+            target, event_type = TaskStatus.PENDING, "task.retrying"
+        elif decision is not None:
+            values = {
+                **common,
+                "status": TaskStatus.RETRY_SCHEDULED,
+                "retry_count": decision.attempt,
+                "next_retry_at": decision.retry_at,
+            }
+            target, event_type = TaskStatus.RETRY_SCHEDULED, "task.retrying"
+            s.deadline_hints.append(decision.retry_at)
+        else:
+            values = {**common, "status": final_status, "dead_lettered": True, "completed_at": now}
+            target = final_status
+            event_type = "task.timed_out" if final_status == TaskStatus.TIMED_OUT else "task.failed"
+        updated = await repo.update_guarded(
+            conn, row.task_id, statuses=HELD_STATES, attempt_id=row.attempt_id, values=values
+        )
+        if updated is None:
+            return None
+        s.close_attempt(row, attempt_status, outcome=outcome, error=error, error_type=error_type)
+        data = {"error": error, "error_type": error_type, "retry_count": updated.retry_count}
+        if decision is not None:
+            data["next_retry_at"] = decision.retry_at.isoformat()
+            if attempt_status == TaskStatus.TIMED_OUT:
+                s.transition(row, target, "task.timed_out", actor=actor, reason=error, data=data)
+        s.transition(row, target, event_type, actor=actor, reason=error, data=data)
+        if decision is None:
+            s.transition(row, target, "task.dead_lettered", actor=actor, reason=error, data=data)
+            s.doomed_ids.append((row.task_id, "failed"))
+        if target == TaskStatus.PENDING:
+            s.route_capabilities.add(row.capability_required)
+        return updated

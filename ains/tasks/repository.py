@@ -1,0 +1,310 @@
+"""All SQL about tasks, their attempts and dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ains.models import task_attempts, task_dependencies, tasks
+from ains.tasks.states import HELD, TaskStatus
+
+T = tasks.c
+
+
+async def insert_tasks(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(sa.insert(tasks), list(rows))
+
+
+async def insert_dependencies(conn: AsyncConnection, pairs: Sequence[tuple[str, str]]) -> None:
+    if pairs:
+        await conn.execute(
+            sa.insert(task_dependencies),
+            [{"task_id": t, "depends_on_task_id": d} for t, d in pairs],
+        )
+
+
+async def get(conn: AsyncConnection, task_id: str, *, for_update: bool = False) -> Row[Any] | None:
+    stmt = sa.select(tasks).where(T.task_id == task_id)
+    if for_update and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await conn.execute(stmt)).first()
+
+
+async def get_many(conn: AsyncConnection, task_ids: Iterable[str]) -> list[Row[Any]]:
+    ids = list(dict.fromkeys(task_ids))
+    if not ids:
+        return []
+    return list(await conn.execute(sa.select(tasks).where(T.task_id.in_(ids))))
+
+
+async def attempts(conn: AsyncConnection, task_id: str) -> list[Row[Any]]:
+    return list(
+        await conn.execute(
+            sa.select(task_attempts)
+            .where(task_attempts.c.task_id == task_id)
+            .order_by(task_attempts.c.number)
+        )
+    )
+
+
+def visible_to(principal_id: str, team: str | None, dialect: str) -> sa.ColumnElement[bool]:
+    """The SQL form of `can_view_task` for non-admins."""
+    if dialect == "postgresql":
+        in_viewers: sa.ColumnElement[bool] = T.allowed_viewers.op("?")(principal_id)
+    else:
+        viewers = sa.func.json_each(T.allowed_viewers).table_valued("value")
+        in_viewers = sa.exists(
+            sa.select(1).select_from(viewers).where(viewers.c.value == principal_id)
+        )
+    clauses = [
+        T.client_id == principal_id,
+        T.assigned_agent_id == principal_id,
+        T.visibility == "public",
+        in_viewers,
+    ]
+    if team:
+        clauses.append(sa.and_(T.visibility == "team", T.team == team))
+    return sa.or_(*clauses)
+
+
+async def list_page(
+    conn: AsyncConnection,
+    *,
+    where: list[sa.ColumnElement[bool]],
+    before_task_id: str | None,
+    limit: int,
+) -> list[Row[Any]]:
+    stmt = sa.select(tasks).where(*where).order_by(T.task_id.desc()).limit(limit)
+    if before_task_id:
+        stmt = stmt.where(T.task_id < before_task_id)
+    return list(await conn.execute(stmt))
+
+
+async def update_guarded(
+    conn: AsyncConnection,
+    task_id: str,
+    *,
+    statuses: Iterable[str],
+    values: dict[str, Any],
+    attempt_id: str | None = None,
+) -> Row[Any] | None:
+    """Change a task only if it is still in one of `statuses` (and on `attempt_id`)."""
+    stmt = sa.update(tasks).where(T.task_id == task_id, T.status.in_(list(statuses)))
+    if attempt_id is not None:
+        stmt = stmt.where(T.attempt_id == attempt_id)
+    return (await conn.execute(stmt.values(**values).returning(*tasks.c))).first()
+
+
+async def finish_attempts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """rows: {attempt_id, status, finished_at, error, error_type}"""
+    if not rows:
+        return
+    stmt = (
+        sa.update(task_attempts)
+        .where(task_attempts.c.attempt_id == sa.bindparam("b_attempt_id"))
+        .values(
+            status=sa.bindparam("b_status"),
+            finished_at=sa.bindparam("b_finished_at"),
+            error=sa.bindparam("b_error"),
+            error_type=sa.bindparam("b_error_type"),
+        )
+    )
+    await conn.execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
+
+
+async def start_attempt(conn: AsyncConnection, attempt_id: str, now: datetime) -> None:
+    await conn.execute(
+        sa.update(task_attempts)
+        .where(task_attempts.c.attempt_id == attempt_id)
+        .values(status=TaskStatus.RUNNING, started_at=now)
+    )
+
+
+# --- the queue -------------------------------------------------------------------------------
+
+
+async def pending_for_capability(
+    conn: AsyncConnection, capability: str, limit: int
+) -> list[Row[Any]]:
+    stmt = (
+        sa.select(T.task_id, T.client_id, T.priority, T.queue_key, T.queued_at, T.timeout_seconds)
+        .where(T.status == TaskStatus.PENDING, T.capability_required == capability)
+        .order_by(T.queue_key)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(await conn.execute(stmt))
+
+
+async def assign(conn: AsyncConnection, assignments: Sequence[dict[str, Any]]) -> None:
+    """assignments: {task_id, agent_id, attempt_id, now, lease} — tasks already locked PENDING."""
+    if not assignments:
+        return
+    stmt = (
+        sa.update(tasks)
+        .where(T.task_id == sa.bindparam("b_task_id"), T.status == TaskStatus.PENDING)
+        .values(
+            status=TaskStatus.ASSIGNED,
+            assigned_agent_id=sa.bindparam("b_agent_id"),
+            attempt_id=sa.bindparam("b_attempt_id"),
+            attempt_count=T.attempt_count + 1,
+            assigned_at=sa.bindparam("b_now"),
+            updated_at=sa.bindparam("b_now"),
+            lease_expires_at=sa.bindparam("b_lease"),
+            delivered_at=None,
+            started_at=None,
+        )
+    )
+    await conn.execute(stmt, [{f"b_{k}": v for k, v in a.items()} for a in assignments])
+
+
+async def insert_attempts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(sa.insert(task_attempts), list(rows))
+
+
+async def deliver(
+    conn: AsyncConnection, agent_id: str, limit: int, now: datetime, lease: datetime
+) -> list[Row[Any]]:
+    """Hand the agent the tasks routed to it that it has not received yet."""
+    waiting = (
+        sa.select(T.task_id)
+        .where(
+            T.assigned_agent_id == agent_id,
+            T.status == TaskStatus.ASSIGNED,
+            T.delivered_at.is_(None),
+        )
+        .order_by(T.queue_key)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        waiting = waiting.with_for_update(skip_locked=True)
+    ids = [r.task_id for r in await conn.execute(waiting)]
+    if not ids:
+        return []
+    rows = list(
+        await conn.execute(
+            sa.update(tasks)
+            .where(T.task_id.in_(ids), T.status == TaskStatus.ASSIGNED)
+            .values(delivered_at=now, lease_expires_at=lease, updated_at=now)
+            .returning(*tasks.c)
+        )
+    )
+    return rows
+
+
+async def set_timeouts(conn: AsyncConnection, values: Sequence[dict[str, Any]]) -> None:
+    if values:
+        await conn.execute(
+            sa.update(tasks)
+            .where(T.task_id == sa.bindparam("b_task_id"))
+            .values(timeout_at=sa.bindparam("b_timeout_at")),
+            [{"b_task_id": v["task_id"], "b_timeout_at": v["timeout_at"]} for v in values],
+        )
+
+
+async def results_of(conn: AsyncConnection, task_ids: Iterable[str]) -> list[Row[Any]]:
+    ids = list(task_ids)
+    if not ids:
+        return []
+    return list(
+        await conn.execute(
+            sa.select(T.task_id, T.result_data, T.result_encrypted, T.encrypted).where(
+                T.task_id.in_(ids)
+            )
+        )
+    )
+
+
+# --- deadlines -------------------------------------------------------------------------------
+
+
+async def due(
+    conn: AsyncConnection,
+    column: sa.Column[Any],
+    statuses: Iterable[str],
+    now: datetime,
+    limit: int,
+) -> list[Row[Any]]:
+    stmt = (
+        sa.select(tasks)
+        .where(column <= now, T.status.in_(list(statuses)))
+        .order_by(column)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(await conn.execute(stmt))
+
+
+async def next_deadline(conn: AsyncConnection) -> datetime | None:
+    held = [s.value for s in HELD]
+    queries = [
+        sa.select(sa.func.min(T.lease_expires_at)).where(T.status.in_(held)),
+        sa.select(sa.func.min(T.timeout_at)).where(T.status.in_(held)),
+        sa.select(sa.func.min(T.next_retry_at)).where(T.status == TaskStatus.RETRY_SCHEDULED),
+    ]
+    found = []
+    for q in queries:
+        value = (await conn.execute(q)).scalar()
+        if value is not None:
+            found.append(value)
+    return min(found) if found else None
+
+
+# --- dependencies ----------------------------------------------------------------------------
+
+
+async def dependents_of(conn: AsyncConnection, task_ids: Sequence[str]) -> list[str]:
+    if not task_ids:
+        return []
+    rows = await conn.execute(
+        sa.select(task_dependencies.c.task_id).where(
+            task_dependencies.c.depends_on_task_id.in_(list(task_ids))
+        )
+    )
+    return [r.task_id for r in rows]
+
+
+async def decrement_pending_dependencies(
+    conn: AsyncConnection, completed_ids: Sequence[str]
+) -> None:
+    for task_id in completed_ids:
+        await conn.execute(
+            sa.update(tasks)
+            .where(
+                T.task_id.in_(
+                    sa.select(task_dependencies.c.task_id).where(
+                        task_dependencies.c.depends_on_task_id == task_id
+                    )
+                ),
+                T.status == TaskStatus.BLOCKED,
+            )
+            .values(pending_dependencies=T.pending_dependencies - 1)
+        )
+
+
+async def release_unblocked(
+    conn: AsyncConnection, candidate_ids: Sequence[str], now: datetime
+) -> list[Row[Any]]:
+    if not candidate_ids:
+        return []
+    return list(
+        await conn.execute(
+            sa.update(tasks)
+            .where(
+                T.task_id.in_(list(candidate_ids)),
+                T.status == TaskStatus.BLOCKED,
+                T.pending_dependencies <= 0,
+            )
+            .values(status=TaskStatus.PENDING, queued_at=now, updated_at=now)
+            .returning(T.task_id, T.capability_required, T.client_id, T.batch_id)
+        )
+    )

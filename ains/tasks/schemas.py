@@ -1,0 +1,127 @@
+"""Request bodies for tasks. Inputs are snake_case; the seeds' underscore-less spellings are
+accepted as aliases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+from ains.retries.policy import RetryPolicy
+
+Visibility = Literal["private", "team", "public"]
+NAME = Field(min_length=1, max_length=200)
+
+
+def _alias(name: str) -> AliasChoices:
+    return AliasChoices(name, name.replace("_", ""))
+
+
+class TaskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    client_id: str | None = Field(
+        None, min_length=1, max_length=200, validation_alias=_alias("client_id")
+    )
+    task_type: str = Field(min_length=1, max_length=200, validation_alias=_alias("task_type"))
+    capability_required: str = Field(
+        min_length=1, max_length=200, validation_alias=_alias("capability_required")
+    )
+    input_data: Any = Field(default_factory=dict, validation_alias=_alias("input_data"))
+    priority: int = Field(5, ge=1, le=10)
+    depends_on: list[str] = Field(
+        default_factory=list, max_length=100, validation_alias=_alias("depends_on")
+    )
+    retry_policy: RetryPolicy | None = Field(None, validation_alias=_alias("retry_policy"))
+    max_retries: int | None = Field(None, ge=0, le=100, validation_alias=_alias("max_retries"))
+    timeout_seconds: float | None = Field(
+        None, gt=0, le=7 * 86400, validation_alias=_alias("timeout_seconds")
+    )
+    deadline: datetime | None = None
+    visibility: Visibility = "private"
+    allowed_viewers: list[str] = Field(
+        default_factory=list, max_length=100, validation_alias=_alias("allowed_viewers")
+    )
+    encrypt: bool = False
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    # inside a batch: a client-side name other tasks of the batch may list in depends_on
+    ref: str | None = Field(None, min_length=1, max_length=100)
+
+    @field_validator("deadline")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must include a timezone")
+        return value
+
+    def effective_retry_policy(self) -> RetryPolicy:
+        policy = self.retry_policy or RetryPolicy()
+        if self.max_retries is not None:
+            policy = policy.model_copy(update={"max_retries": self.max_retries})
+        return policy
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(None, max_length=2000)
+
+
+class ClaimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_tasks: int = Field(1, ge=1, le=100)
+    wait_seconds: float = Field(0.0, ge=0, le=30)
+
+
+class AttemptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    attempt_id: str = Field(min_length=1, max_length=64, validation_alias=_alias("attempt_id"))
+
+
+class ProgressIn(AttemptIn):
+    progress: Any = None
+
+
+class CompleteIn(AttemptIn):
+    result_data: Any = Field(None, validation_alias=_alias("result_data"))
+    cost: float | None = Field(None, ge=0)
+    quality_score: float | None = Field(None, ge=0, le=1, validation_alias=_alias("quality_score"))
+
+
+class FailIn(AttemptIn):
+    error: str = Field(min_length=1, max_length=10_000)
+    error_type: str | None = Field(None, max_length=200, validation_alias=_alias("error_type"))
+    retryable: bool = True
+
+
+class ReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    task_id: str = Field(min_length=1, max_length=64, validation_alias=_alias("task_id"))
+    attempt_id: str = Field(min_length=1, max_length=64, validation_alias=_alias("attempt_id"))
+    outcome: Literal["complete", "fail"]
+    result_data: Any = Field(None, validation_alias=_alias("result_data"))
+    cost: float | None = Field(None, ge=0)
+    quality_score: float | None = Field(None, ge=0, le=1, validation_alias=_alias("quality_score"))
+    error: str | None = Field(None, max_length=10_000)
+    error_type: str | None = Field(None, max_length=200, validation_alias=_alias("error_type"))
+    retryable: bool = True
+
+
+class ReportsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reports: list[ReportIn] = Field(min_length=1, max_length=1000)
+
+
+class PriorityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    priority: int = Field(ge=1, le=10)
+
+
+class TimeoutIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    timeout_seconds: float = Field(gt=0, le=7 * 86400, validation_alias=_alias("timeout_seconds"))
+
+
+class RetryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(None, max_length=2000)

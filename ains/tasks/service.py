@@ -1,0 +1,419 @@
+"""Client-facing task operations: submit, read, list, cancel, reprioritise, manual retry."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ains.clock import Clock, new_id
+from ains.config import Settings
+from ains.db.engine import Tx
+from ains.events.bus import Bus
+from ains.events.repository import add_events, event, task_history
+from ains.exceptions import AinsError, Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from ains.models import idempotency_keys, tasks
+from ains.security.crypto import KeyRing
+from ains.security.principals import Principal, can_change_task, can_view_task
+from ains.tasks import repository as repo
+from ains.tasks.schemas import TaskIn
+from ains.tasks.states import ACTIVE, TERMINAL, TaskStatus
+from ains.tasks.views import task_view
+
+T = tasks.c
+STRICT_PRIORITY_WEIGHT = 1e7  # seconds per priority level when aging is off: never overtaken
+
+
+@dataclass(frozen=True)
+class Submitted:
+    task: dict[str, Any]
+    replayed: bool = False
+
+
+class TaskService:
+    def __init__(self, settings: Settings, clock: Clock, bus: Bus, keyring: KeyRing | None):
+        self.settings = settings
+        self.clock = clock
+        self.bus = bus
+        self.keyring = keyring
+
+    # --- queue order ---------------------------------------------------------------------
+
+    def queue_key(self, priority: int, queued_at: datetime) -> float:
+        """Lower runs first. One priority level is worth `aging_interval` seconds of waiting,
+        so a waiting task overtakes newer higher-priority ones at that rate."""
+        weight = self.settings.aging_interval or STRICT_PRIORITY_WEIGHT
+        return queued_at.timestamp() - priority * weight
+
+    # --- submit ----------------------------------------------------------------------------
+
+    def _client_id(self, principal: Principal, requested: str | None) -> str:
+        if requested is None:
+            return principal.principal_id
+        if not principal.is_admin and requested != principal.principal_id:
+            raise Forbidden(
+                f"client_id: a {principal.role} key may only submit as {principal.principal_id}",
+                errors=[FieldError("client_id", "does not match the caller")],
+            )
+        return requested
+
+    def build_row(
+        self,
+        principal: Principal,
+        item: TaskIn,
+        now: datetime,
+        *,
+        task_id: str | None = None,
+        client_id: str | None = None,
+        depends_on: Sequence[str] = (),
+        pending_dependencies: int = 0,
+        batch_id: str | None = None,
+        batch_index: int | None = None,
+        schedule_id: str | None = None,
+        template_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        task_id = task_id or new_id("task")
+        policy = item.effective_retry_policy()
+        status = TaskStatus.BLOCKED if pending_dependencies else TaskStatus.PENDING
+        timeout = item.timeout_seconds or self.settings.task_type_timeouts.get(item.task_type)
+        row: dict[str, Any] = {
+            "task_id": task_id,
+            "client_id": client_id or self._client_id(principal, item.client_id),
+            "team": principal.team,
+            "task_type": item.task_type,
+            "capability_required": item.capability_required,
+            "input_data": item.input_data,
+            "input_encrypted": None,
+            "encrypted": item.encrypt,
+            "priority": item.priority,
+            "queue_key": self.queue_key(item.priority, now),
+            "status": status,
+            "max_retries": policy.max_retries,
+            "retry_policy": policy.model_dump(),
+            "timeout_seconds": timeout,
+            "deadline": item.deadline,
+            "visibility": item.visibility,
+            "allowed_viewers": item.allowed_viewers,
+            "metadata": item.metadata,
+            "depends_on": list(depends_on),
+            "pending_dependencies": pending_dependencies,
+            "batch_id": batch_id,
+            "batch_index": batch_index,
+            "schedule_id": schedule_id,
+            "template_id": template_id,
+            "idempotency_key": idempotency_key,
+            "queued_at": now if status == TaskStatus.PENDING else None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        if item.encrypt:
+            if self.keyring is None:
+                raise Unprocessable.field(
+                    "encrypt", "encryption is not configured on this server (AINS_ENCRYPTION_KEYS)"
+                )
+            row["input_encrypted"] = self.keyring.encrypt_json(item.input_data, task_id.encode())
+            row["input_data"] = None
+        return row
+
+    def created_event(
+        self, row: dict[str, Any], principal: Principal, reason: str
+    ) -> dict[str, Any]:
+        return event(
+            "task.created",
+            row["created_at"],
+            task_id=row["task_id"],
+            client_id=row["client_id"],
+            batch_id=row["batch_id"],
+            schedule_id=row["schedule_id"],
+            to_status=row["status"],
+            actor=principal.actor,
+            reason=reason,
+            data={
+                "task_type": row["task_type"],
+                "capability_required": row["capability_required"],
+                "priority": row["priority"],
+            },
+        )
+
+    async def check_dependencies(
+        self, conn: AsyncConnection, principal: Principal, depends_on: Sequence[str], field: str
+    ) -> int:
+        """Validate existing dependency ids; returns how many have not completed yet."""
+        if not depends_on:
+            return 0
+        found = {r.task_id: r for r in await repo.get_many(conn, depends_on)}
+        waiting = 0
+        for i, dep in enumerate(depends_on):
+            row = found.get(dep)
+            if row is None or not can_view_task(principal, row._mapping):
+                raise Unprocessable.field(f"{field}[{i}]", f"unknown task {dep}")
+            if row.status in (TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.TIMED_OUT):
+                raise Unprocessable.field(
+                    f"{field}[{i}]", f"task {dep} is {row.status} and can never complete"
+                )
+            if row.status != TaskStatus.COMPLETED:
+                waiting += 1
+        return waiting
+
+    async def submit(
+        self, tx: Tx, principal: Principal, item: TaskIn, idempotency_key: str | None = None
+    ) -> Submitted:
+        now = self.clock()
+        client_id = self._client_id(principal, item.client_id)
+        request_hash = None
+        if idempotency_key is not None:
+            request_hash = _hash_request(item)
+            replay = await self._replay(tx.conn, client_id, idempotency_key, request_hash, now)
+            if replay is not None:
+                return Submitted(replay, replayed=True)
+        if item.ref is not None:
+            raise Unprocessable.field("ref", "only allowed inside a batch")
+        depends_on = list(dict.fromkeys(item.depends_on))
+        waiting = await self.check_dependencies(tx.conn, principal, depends_on, "depends_on")
+        row = self.build_row(
+            principal,
+            item,
+            now,
+            client_id=client_id,
+            depends_on=depends_on,
+            pending_dependencies=waiting,
+            idempotency_key=idempotency_key,
+        )
+        await repo.insert_tasks(tx.conn, [row])
+        await repo.insert_dependencies(tx.conn, [(row["task_id"], d) for d in depends_on])
+        await add_events(tx.conn, [self.created_event(row, principal, "submitted")])
+        if idempotency_key is not None and request_hash is not None:
+            await self._remember(tx.conn, client_id, idempotency_key, request_hash, row, now)
+        if row["status"] == TaskStatus.PENDING:
+            tx.on_commit(lambda: self.bus.publish("route", row["capability_required"]))
+        return Submitted(self._row_view(row))
+
+    def _row_view(self, row: dict[str, Any]) -> dict[str, Any]:
+        view = {k: row.get(k) for k in row if not k.endswith("_encrypted")}
+        view.update(
+            assigned_agent_id=None,
+            attempt_id=None,
+            retry_count=0,
+            next_retry_at=None,
+            last_error=None,
+            error_type=None,
+            result_data=None,
+            cost=None,
+            quality_score=None,
+            execution_ms=None,
+            progress=None,
+            lease_expires_at=None,
+            cancel_requested=False,
+            cancelled_by=None,
+            cancelled_at=None,
+            cancellation_reason=None,
+            dead_lettered=False,
+            started_at=None,
+            completed_at=None,
+            encrypt=row["encrypted"],
+        )
+        if row["encrypted"]:
+            view["input_data"] = (
+                self.keyring.decrypt_json(row["input_encrypted"], row["task_id"].encode())
+                if self.keyring
+                else None
+            )
+        for key in (
+            "queue_key",
+            "encrypted",
+            "pending_dependencies",
+            "batch_index",
+            "idempotency_key",
+        ):
+            view.pop(key, None)
+        return view
+
+    async def _replay(
+        self, conn: AsyncConnection, client_id: str, key: str, request_hash: str, now: datetime
+    ) -> dict[str, Any] | None:
+        row = (
+            await conn.execute(
+                sa.select(idempotency_keys).where(
+                    idempotency_keys.c.client_id == client_id,
+                    idempotency_keys.c.key == key,
+                    idempotency_keys.c.expires_at > now,
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        if row.request_hash != request_hash:
+            raise Unprocessable(
+                "Idempotency-Key was already used with a different request body",
+                errors=[FieldError("Idempotency-Key", "reused with a different request body")],
+            )
+        task = await repo.get(conn, row.task_id)
+        if task is None:  # removed by retention: the key is stale
+            return None
+        return task_view(task, self.keyring)
+
+    async def _remember(
+        self,
+        conn: AsyncConnection,
+        client_id: str,
+        key: str,
+        request_hash: str,
+        row: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        expires = now + timedelta(seconds=self.settings.idempotency_ttl_seconds)
+        await conn.execute(
+            sa.delete(idempotency_keys).where(
+                idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == key
+            )
+        )
+        await conn.execute(
+            sa.insert(idempotency_keys).values(
+                client_id=client_id,
+                key=key,
+                request_hash=request_hash,
+                task_id=row["task_id"],
+                created_at=now,
+                expires_at=expires,
+            )
+        )
+
+    # --- read ------------------------------------------------------------------------------
+
+    async def get_visible(self, conn: AsyncConnection, principal: Principal, task_id: str) -> Any:
+        row = await repo.get(conn, task_id)
+        if row is None or not can_view_task(principal, row._mapping):
+            raise NotFound(f"task {task_id} not found")
+        return row
+
+    async def details(
+        self, conn: AsyncConnection, principal: Principal, task_id: str
+    ) -> dict[str, Any]:
+        row = await self.get_visible(conn, principal, task_id)
+        view = task_view(row, self.keyring)
+        view["history"] = await task_history(conn, task_id)
+        view["attempts"] = [
+            {
+                "attempt_id": a.attempt_id,
+                "agent_id": a.agent_id,
+                "number": a.number,
+                "status": a.status,
+                "claimed_at": a.claimed_at,
+                "started_at": a.started_at,
+                "finished_at": a.finished_at,
+                "error": a.error,
+                "error_type": a.error_type,
+            }
+            for a in await repo.attempts(conn, task_id)
+        ]
+        return view
+
+    async def result(
+        self, conn: AsyncConnection, principal: Principal, task_id: str
+    ) -> dict[str, Any]:
+        view = task_view(await self.get_visible(conn, principal, task_id), self.keyring)
+        return {
+            "task_id": task_id,
+            "status": view["status"],
+            "result_data": view["result_data"],
+            "cost": view["cost"],
+            "quality_score": view["quality_score"],
+            "completed_at": view["completed_at"],
+            "last_error": view["last_error"],
+        }
+
+    async def list(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        *,
+        filters: dict[str, Any],
+        cursor: str | None,
+        limit: int,
+    ) -> dict[str, Any]:
+        where: list[sa.ColumnElement[bool]] = []
+        if not principal.is_admin:
+            where.append(repo.visible_to(principal.principal_id, principal.team, conn.dialect.name))
+        if filters.get("status"):
+            statuses = [s.strip().upper() for s in str(filters["status"]).split(",")]
+            unknown = [s for s in statuses if s not in TaskStatus.__members__]
+            if unknown:
+                raise Unprocessable.field("status", f"unknown status {unknown[0]}")
+            where.append(T.status.in_(statuses))
+        for key, column in (
+            ("client_id", T.client_id),
+            ("agent_id", T.assigned_agent_id),
+            ("task_type", T.task_type),
+            ("capability", T.capability_required),
+            ("batch_id", T.batch_id),
+        ):
+            if filters.get(key):
+                where.append(column == filters[key])
+        if filters.get("created_after"):
+            where.append(T.created_at >= filters["created_after"])
+        if filters.get("created_before"):
+            where.append(T.created_at < filters["created_before"])
+        if filters.get("dead_lettered") is not None:
+            where.append(T.dead_lettered == filters["dead_lettered"])
+        before = _decode_cursor(cursor) if cursor else None
+        rows = await repo.list_page(conn, where=where, before_task_id=before, limit=limit + 1)
+        items = [task_view(r, self.keyring) for r in rows[:limit]]
+        next_cursor = _encode_cursor(rows[limit - 1].task_id) if len(rows) > limit else None
+        return {"items": items, "next_cursor": next_cursor}
+
+    # --- change ----------------------------------------------------------------------------
+
+    async def changeable(self, conn: AsyncConnection, principal: Principal, task_id: str) -> Any:
+        row = await self.get_visible(conn, principal, task_id)
+        if not can_change_task(principal, row._mapping):
+            raise Forbidden(f"task {task_id} belongs to another client")
+        return row
+
+    async def set_priority(
+        self, tx: Tx, principal: Principal, task_id: str, priority: int
+    ) -> dict[str, Any]:
+        row = await self.changeable(tx.conn, principal, task_id)
+        if row.status in TERMINAL:
+            raise Conflict(f"task {task_id} is {row.status}; its priority can no longer change")
+        now = self.clock()
+        queued_at = row.queued_at or now
+        updated = await repo.update_guarded(
+            tx.conn,
+            task_id,
+            statuses=[s.value for s in ACTIVE],
+            values={
+                "priority": priority,
+                "queue_key": self.queue_key(priority, queued_at),
+                "updated_at": now,
+            },
+        )
+        if updated is None:
+            raise Conflict(f"task {task_id} finished while its priority was being changed")
+        return task_view(updated, self.keyring)
+
+
+def _hash_request(item: TaskIn) -> str:
+    body = orjson.dumps(item.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(body).hexdigest()
+
+
+def _encode_cursor(task_id: str) -> str:
+    return base64.urlsafe_b64encode(task_id.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unprocessable.field("cursor", "not a cursor this server issued") from exc
+
+
+__all__ = ["AinsError", "Submitted", "TaskService"]

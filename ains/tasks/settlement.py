@@ -1,0 +1,211 @@
+"""Everything a batch of finished attempts changes besides the task rows themselves:
+attempt rows, events, agent load and trust, dependants. Collected first, written together."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ains.agents import trust
+from ains.events.repository import add_events, event
+from ains.models import agents, trust_records
+from ains.tasks import repository as repo
+from ains.tasks.states import TaskStatus
+
+
+@dataclass
+class AgentEffect:
+    released: int = 0
+    completed: int = 0
+    failed: int = 0
+    # (task_id, kind, quality) in order; kind = success | failure | permanent | timeout | lost
+    outcomes: list[tuple[str, str, float | None]] = field(default_factory=list)
+
+
+@dataclass
+class Settlement:
+    now: datetime
+    events: list[dict[str, Any]] = field(default_factory=list)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    agents: dict[str, AgentEffect] = field(default_factory=lambda: defaultdict(AgentEffect))
+    completed_ids: list[str] = field(default_factory=list)
+    doomed_ids: list[tuple[str, str]] = field(default_factory=list)  # (task_id, reason)
+    route_capabilities: set[str] = field(default_factory=set)
+    wake_agents: set[str] = field(default_factory=set)
+    deadline_hints: list[datetime] = field(default_factory=list)
+
+    def close_attempt(
+        self,
+        row: Any,
+        status: str,
+        *,
+        outcome: str,
+        quality: float | None = None,
+        error: str | None = None,
+        error_type: str | None = None,
+    ) -> None:
+        """Record the end of the row's current attempt and its effect on the agent."""
+        self.attempts.append(
+            {
+                "attempt_id": row.attempt_id,
+                "status": status,
+                "finished_at": self.now,
+                "error": error,
+                "error_type": error_type,
+            }
+        )
+        effect = self.agents[row.assigned_agent_id]
+        effect.released += 1
+        if outcome == "success":
+            effect.completed += 1
+        elif outcome != "cancelled":
+            effect.failed += 1
+        if outcome != "cancelled":
+            effect.outcomes.append((row.task_id, outcome, quality))
+
+    def transition(
+        self,
+        row: Any,
+        to_status: str,
+        event_type: str,
+        *,
+        actor: str,
+        reason: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        self.events.append(
+            event(
+                event_type,
+                self.now,
+                task_id=row.task_id,
+                client_id=row.client_id,
+                batch_id=row.batch_id,
+                agent_id=row.assigned_agent_id,
+                from_status=row.status,
+                to_status=to_status,
+                actor=actor,
+                reason=reason,
+                attempt_id=row.attempt_id,
+                data=data,
+            )
+        )
+
+    async def apply(self, conn: AsyncConnection) -> None:
+        await repo.finish_attempts(conn, self.attempts)
+        await self._apply_agents(conn)
+        if self.completed_ids:
+            await self._release_dependants(conn)
+        if self.doomed_ids:
+            await self._cascade_cancel(conn)
+        await add_events(conn, self.events)
+
+    async def _apply_agents(self, conn: AsyncConnection) -> None:
+        if not self.agents:
+            return
+        stmt = sa.select(agents.c.agent_id, agents.c.trust_score, agents.c.capabilities).where(
+            agents.c.agent_id.in_(sorted(self.agents))
+        )
+        if conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        records: list[dict[str, Any]] = []
+        for agent in await conn.execute(stmt):
+            effect = self.agents[agent.agent_id]
+            score = agent.trust_score
+            for task_id, kind, quality in effect.outcomes:
+                change = _trust_change(score, kind, quality)
+                score = change.score_after
+                records.append(
+                    {
+                        "agent_id": agent.agent_id,
+                        "task_id": task_id,
+                        "delta": change.delta,
+                        "trust_score": score,
+                        "reason": change.reason,
+                        "actor": "system",
+                        "created_at": self.now,
+                    }
+                )
+            await conn.execute(
+                sa.update(agents)
+                .where(agents.c.agent_id == agent.agent_id)
+                .values(
+                    in_flight=sa.func.max(agents.c.in_flight - effect.released, 0)
+                    if conn.dialect.name == "sqlite"
+                    else sa.func.greatest(agents.c.in_flight - effect.released, 0),
+                    tasks_completed=agents.c.tasks_completed + effect.completed,
+                    tasks_failed=agents.c.tasks_failed + effect.failed,
+                    trust_score=score,
+                    updated_at=self.now,
+                )
+            )
+            self.route_capabilities.update(agent.capabilities)
+        if records:
+            await conn.execute(sa.insert(trust_records), records)
+
+    async def _release_dependants(self, conn: AsyncConnection) -> None:
+        dependants = await repo.dependents_of(conn, self.completed_ids)
+        if not dependants:
+            return
+        await repo.decrement_pending_dependencies(conn, self.completed_ids)
+        for released in await repo.release_unblocked(conn, dependants, self.now):
+            self.route_capabilities.add(released.capability_required)
+            self.events.append(
+                event(
+                    "task.released",
+                    self.now,
+                    task_id=released.task_id,
+                    client_id=released.client_id,
+                    batch_id=released.batch_id,
+                    from_status=TaskStatus.BLOCKED,
+                    to_status=TaskStatus.PENDING,
+                    actor="system",
+                    reason="dependencies completed",
+                )
+            )
+
+    async def _cascade_cancel(self, conn: AsyncConnection) -> None:
+        frontier = list(self.doomed_ids)
+        while frontier:
+            ids = [task_id for task_id, _ in frontier]
+            reasons = dict(frontier)
+            dependants = await repo.dependents_of(conn, ids)
+            frontier = []
+            for dep_row in await repo.get_many(conn, dependants):
+                if dep_row.status != TaskStatus.BLOCKED:
+                    continue
+                cause = next(d for d in dep_row.depends_on if d in reasons)
+                reason = f"dependency {cause} {reasons[cause]}"
+                updated = await repo.update_guarded(
+                    conn,
+                    dep_row.task_id,
+                    statuses=[TaskStatus.BLOCKED],
+                    values={
+                        "status": TaskStatus.CANCELLED,
+                        "cancelled_by": "system",
+                        "cancelled_at": self.now,
+                        "cancellation_reason": reason,
+                        "completed_at": self.now,
+                        "updated_at": self.now,
+                    },
+                )
+                if updated is None:
+                    continue
+                self.transition(
+                    dep_row, TaskStatus.CANCELLED, "task.cancelled", actor="system", reason=reason
+                )
+                frontier.append((dep_row.task_id, "was cancelled"))
+
+
+def _trust_change(score: float, kind: str, quality: float | None) -> trust.TrustChange:
+    if kind == "success":
+        return trust.after_success(score, quality)
+    if kind == "timeout":
+        return trust.after_timeout(score)
+    if kind == "lost":
+        return trust.after_timeout(score, "lease lost (agent silent)")
+    return trust.after_failure(score, permanent=kind == "permanent")

@@ -1,0 +1,6 @@
+"""Shared aliases."""
+
+from typing import Any
+
+JSON = Any
+JSONObject = dict[str, Any]
