@@ -21,6 +21,9 @@ def _alias(name: str) -> AliasChoices:
 class TaskIn(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    task_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", validation_alias=_alias("task_id")
+    )
     client_id: str | None = Field(
         None, min_length=1, max_length=200, validation_alias=_alias("client_id")
     )

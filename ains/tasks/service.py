@@ -80,7 +80,7 @@ class TaskService:
         template_id: str | None = None,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        task_id = task_id or new_id("task")
+        task_id = task_id or item.task_id or new_id("task")
         policy = item.effective_retry_policy()
         status = TaskStatus.BLOCKED if pending_dependencies else TaskStatus.PENDING
         timeout = item.timeout_seconds or self.settings.task_type_timeouts.get(item.task_type)
@@ -176,6 +176,8 @@ class TaskService:
                 return Submitted(replay, replayed=True)
         if item.ref is not None:
             raise Unprocessable.field("ref", "only allowed inside a batch")
+        if item.task_id is not None and await repo.get(tx.conn, item.task_id) is not None:
+            raise Conflict(f"task_id: a task {item.task_id} already exists")
         depends_on = list(dict.fromkeys(item.depends_on))
         waiting = await self.check_dependencies(tx.conn, principal, depends_on, "depends_on")
         row = self.build_row(
