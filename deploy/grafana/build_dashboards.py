@@ -44,8 +44,8 @@ class Panel:
 
 
 def rate(metric: str, selector: str = "", by: str = "", window: str = "1m") -> str:
-    grouping = f" by ({by})" if by else ""
-    return f"sum{grouping} (rate({metric}{selector}[{window}]))"
+    grouping = f" by ({by}) " if by else ""
+    return f"sum{grouping}(rate({metric}{selector}[{window}]))"
 
 
 def quantile(q: float, histogram: str, by: str = "", window: str = "1m") -> str:
