@@ -48,6 +48,8 @@ def agent(
 ) -> None:
     """Register, claim tasks for the capabilities, run the handler and report until stopped."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    if logging.getLogger().level > logging.DEBUG:
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     capabilities = capability or ["echo:v1"]
 
     def ready(registered_id: str) -> None:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -116,6 +117,11 @@ def get(
         out.print_json(data=client.tasks.get(task_id))
 
 
+def _short(value: Any, keep: int = 10) -> str:
+    text = str(value or "-")
+    return text if len(text) <= keep + 1 else "…" + text[-keep:]
+
+
 def _task_row(task: JSONObject) -> list[str]:
     retries = f"{task.get('retry_count', 0)}/{task.get('max_retries', '?')}"
     return [
@@ -124,9 +130,9 @@ def _task_row(task: JSONObject) -> list[str]:
         str(task.get("task_type", "")),
         str(task.get("capability_required", "")),
         str(task.get("priority", "")),
-        str(task.get("assigned_agent_id") or "-"),
+        _short(task.get("assigned_agent_id")),
         retries,
-        str(task.get("created_at", ""))[:19].replace("T", " "),
+        str(task.get("created_at", ""))[5:19].replace("T", " "),
     ]
 
 
@@ -151,12 +157,14 @@ def list_tasks(
     if as_json:
         out.print_json(data={"items": page.items, "next_cursor": page.next_cursor})
         return
-    table = Table(title=f"{len(page.items)} task(s)" + (" (more…)" if page.next_cursor else ""))
+    title = f"{len(page.items)} task(s)" + (" (more…)" if page.next_cursor else "")
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     for column in ("id", "status", "type", "capability", "prio", "agent", "retries", "created"):
-        table.add_column(column, no_wrap=column in ("id", "status"))
+        table.add_column(column, no_wrap=column in ("id", "status", "created"))
     for task in page.items:
         table.add_row(*_task_row(task))
-    out.print(table)
+    # piped output is not cut to 80 columns: nothing to read it would be gained by folding
+    (out if out.is_terminal else Console(width=200)).print(table)
 
 
 @task_app.command("wait")
