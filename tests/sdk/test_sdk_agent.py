@@ -344,3 +344,53 @@ def test_handler_decorator_returns_the_function() -> None:
     fn: Callable[[TaskContext], Any] = lambda task: 1  # noqa: E731
     assert agent.handler("x:v1")(fn) is fn
     assert agent.capabilities == ["x:v1"]
+
+
+async def test_sync_handlers_can_send_progress_from_their_thread() -> None:
+    server = FakeServer(queue=[make_task(1)])
+    agent = make_agent(server)
+
+    @agent.handler("echo:v1")
+    def blocking(task: TaskContext) -> Any:
+        task.progress_threadsafe({"step": 1})
+        return "ok"
+
+    async with running(agent):
+        await eventually(lambda: len(server.reports) == 1 and len(server.task_heartbeats) == 1)
+    assert server.task_heartbeats == [("task_1", {"step": 1})]
+
+
+async def test_a_second_signal_cancels_work_and_fails_it_as_retryable() -> None:
+    server = FakeServer(queue=[make_task(1)])
+    agent = make_agent(server)
+    started = asyncio.Event()
+
+    @agent.handler("echo:v1")
+    async def stuck(task: TaskContext) -> Any:
+        started.set()
+        await asyncio.sleep(30)
+
+    run = asyncio.create_task(agent.run_async(install_signal_handlers=False))
+    await asyncio.wait_for(started.wait(), 5)
+    agent._on_signal()  # what SIGTERM does
+    agent._on_signal()  # and a second one
+    stats = await asyncio.wait_for(run, 5)
+    assert stats.failed == 1
+    report = server.reports[0]
+    assert report["outcome"] == "fail" and report["retryable"] is True
+    assert report["error_type"] == "ConnectionAbortedError"
+
+
+async def test_reports_are_dropped_when_the_server_stays_away_at_shutdown() -> None:
+    server = FakeServer(queue=[make_task(1)])
+    server.failures = {"/reports": [503] * 1000}
+    agent = make_agent(server)
+    agent.add_handler("echo:v1", lambda task: 1)
+    run = asyncio.create_task(agent.run_async(install_signal_handlers=False))
+    await eventually(lambda: agent.stats.completed == 1)
+    assert agent._reporter is not None
+    agent._reporter.close_timeout = 0.3
+    agent.stop()
+    stats = await asyncio.wait_for(run, 5)
+    assert stats.reports_rejected == 1
+    assert server.reports == []
