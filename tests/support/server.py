@@ -99,13 +99,14 @@ class ServerProcess:
         log_dir = Path(os.environ.get("AINS_TEST_LOG_DIR", "/tmp/ains-test-logs"))
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"server-{self.port}-{uuid.uuid4().hex[:6]}.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ains.cli", "serve"],
-            env=env,
-            cwd=ROOT,
-            stdout=self.log_path.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ains.cli", "serve"],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         if wait:
             self.wait_ready()
         return self
@@ -162,13 +163,14 @@ class AgentProcess:
         log_dir = Path(os.environ.get("AINS_TEST_LOG_DIR", "/tmp/ains-test-logs"))
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"agent-{uuid.uuid4().hex[:8]}.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ains.cli", "agent", *self.args],
-            env=env,
-            cwd=ROOT,
-            stdout=self.log_path.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ains.cli", "agent", *self.args],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         return self
 
     def log(self) -> str:

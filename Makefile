@@ -1,0 +1,31 @@
+# The verbs people type. `make run` and `make test` work on a fresh machine (Python 3.11+).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+$(BIN)/ains: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/ains
+
+run: $(BIN)/ains  ## the server on SQLite (./ains.db), http://127.0.0.1:8000
+	$(BIN)/ains serve
+
+test: $(BIN)/ains  ## the whole suite, SQLite and PostgreSQL, with line coverage
+	rm -f .coverage .coverage.*
+	$(BIN)/coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/coverage combine -q
+	$(BIN)/coverage report
+
+lint: $(BIN)/ains
+	$(BIN)/ruff check ains ains_client ains_agent tests bench
+	$(BIN)/ruff format --check ains ains_client ains_agent tests bench
+	$(BIN)/mypy
+
+bench: $(BIN)/ains
+	$(BIN)/python -m bench.run
+
+.PHONY: install run test lint bench
