@@ -13,6 +13,7 @@ from ains.agents.endpoints import router as agents_router
 from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.migrate import upgrade
+from ains.dlq.endpoints import router as dlq_router
 from ains.http import BodyLimitMiddleware, FastJSONResponse, install_error_handlers, problem
 from ains.metrics.db import instrument_engine
 from ains.metrics.exposition import render_metrics
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
 
 def routers() -> list[Any]:
     # fixed paths under /aitp/tasks/… (batch, schedule) must come before /aitp/tasks/{task_id}
-    return [security_router, agents_router, tasks_router]
+    return [security_router, agents_router, dlq_router, tasks_router]
 
 
 def _add_operational_routes(app: FastAPI, services: Services) -> None:

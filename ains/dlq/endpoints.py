@@ -1,0 +1,84 @@
+"""HTTP: /aitp/dlq, the dead-letter queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+
+from ains.dlq.schemas import BulkRequeueIn, DlqFilters, RequeueIn
+from ains.dlq.service import DlqService
+from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.services import Services
+
+router = APIRouter(tags=["dlq"])
+
+
+def _dlq(services: Services) -> DlqService:
+    return DlqService(services.tasks, services.control, services.clock)
+
+
+@router.get("/aitp/dlq")
+async def list_dead_letters(
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    capability: str | None = None,
+    task_type: str | None = None,
+    client_id: str | None = None,
+    error_type: str | None = None,
+    since: datetime | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    filters = DlqFilters(
+        capability=capability,
+        task_type=task_type,
+        client_id=client_id,
+        error_type=error_type,
+        since=since,
+    )
+    async with services.db.read() as conn:
+        return await _dlq(services).list(
+            conn, principal, filters, cursor=cursor, limit=page_limit(limit, services)
+        )
+
+
+@router.post("/aitp/dlq/requeue")
+async def requeue_dead_letters(
+    body: BulkRequeueIn, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await _dlq(services).requeue_many(tx, principal, body)
+
+
+@router.post("/aitp/dlq/{task_id}/requeue")
+async def requeue_dead_letter(
+    task_id: str,
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    body: Annotated[RequeueIn | None, Body()] = None,
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await _dlq(services).requeue(tx, principal, task_id, body.reason if body else None)
+
+
+@router.delete("/aitp/dlq")
+async def purge_dead_letters(
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    capability: str | None = None,
+    task_type: str | None = None,
+    client_id: str | None = None,
+    error_type: str | None = None,
+    since: datetime | None = None,
+) -> dict[str, Any]:
+    filters = DlqFilters(
+        capability=capability,
+        task_type=task_type,
+        client_id=client_id,
+        error_type=error_type,
+        since=since,
+    )
+    async with services.db.transaction() as tx:
+        return await _dlq(services).purge(tx, principal, filters)
