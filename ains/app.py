@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request, Response
 
 from ains import __version__
 from ains.agents.endpoints import router as agents_router
+from ains.batches.endpoints import router as batches_router
 from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.migrate import upgrade
@@ -19,10 +20,13 @@ from ains.metrics.db import instrument_engine
 from ains.metrics.exposition import render_metrics
 from ains.metrics.middleware import MetricsMiddleware
 from ains.metrics.snapshot import take_snapshot
-from ains.metrics.state import StateCollector
+from ains.metrics.state import StateCollector, StateSnapshot
+from ains.queue.endpoints import router as queue_router
+from ains.schedules.endpoints import router as schedules_router
 from ains.security.endpoints import router as security_router
 from ains.services import Services, build_services
 from ains.tasks.endpoints import router as tasks_router
+from ains.templates.endpoints import router as templates_router
 
 
 def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastAPI:
@@ -59,7 +63,16 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
 
 def routers() -> list[Any]:
     # fixed paths under /aitp/tasks/… (batch, schedule) must come before /aitp/tasks/{task_id}
-    return [security_router, agents_router, dlq_router, tasks_router]
+    return [
+        security_router,
+        agents_router,
+        dlq_router,
+        schedules_router,
+        batches_router,
+        queue_router,
+        templates_router,
+        tasks_router,
+    ]
 
 
 def _add_operational_routes(app: FastAPI, services: Services) -> None:
@@ -80,8 +93,17 @@ def _add_operational_routes(app: FastAPI, services: Services) -> None:
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics(_request: Request) -> Response:
-        snapshot = await take_snapshot(
-            services.db, services.clock(), services.settings.agent_offline_after
-        )
-        body, content_type = render_metrics(StateCollector(lambda: snapshot))
+        try:
+            snapshot: StateSnapshot | Exception = await take_snapshot(
+                services.db, services.clock(), services.settings.agent_offline_after
+            )
+        except Exception as exc:  # the scrape still serves counters; state reports not ok
+            snapshot = exc
+
+        def read() -> StateSnapshot:
+            if isinstance(snapshot, Exception):
+                raise snapshot
+            return snapshot
+
+        body, content_type = render_metrics(StateCollector(read))
         return Response(body, media_type=content_type)

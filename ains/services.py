@@ -6,20 +6,27 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from ains.agents.service import AgentService
+from ains.batches.service import BatchService
 from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.engine import Database, create_engine
 from ains.engine.deadlines import DeadlineLoop
 from ains.engine.dispatcher import Dispatcher
+from ains.engine.scheduler import install_scheduler
 from ains.engine.waiters import AgentWaiters
 from ains.events.bus import Bus, create_bus
+from ains.metrics.business import observe_events
+from ains.queue.service import QueueService
+from ains.schedules.service import ScheduleService
 from ains.security.auth import Authenticator
 from ains.security.crypto import KeyRing
 from ains.tasks.control import TaskControl
 from ains.tasks.execution import ExecutionService
 from ains.tasks.service import TaskService
+from ains.templates.service import TemplateService
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +46,18 @@ class Services:
     waiters: AgentWaiters
     dispatcher: Dispatcher
     deadlines: DeadlineLoop
+    schedules: ScheduleService
+    batches: BatchService
+    templates: TemplateService
+    queue: QueueService
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
+    def _on_events(self, rows: list[dict[str, Any]]) -> None:
+        observe_events(rows)
+        self.bus.publish("events", "")
+
     async def start(self) -> None:
+        self.db.on_events = self._on_events
         await self.bus.start()
         loop = asyncio.get_running_loop()
         self.background = [
@@ -66,6 +82,13 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
     tasks = TaskService(settings, clock, bus, keyring)
     execution = ExecutionService(settings, clock, bus, keyring)
     control = TaskControl(tasks, execution)
+    deadlines = DeadlineLoop(db, control, bus, clock)
+    schedules = ScheduleService(settings, clock, bus, tasks)
+    install_scheduler(deadlines, schedules)
+    batches = BatchService(tasks, control)
+    queue = QueueService(tasks)
+    deadlines.extra_passes.append(queue.escalate_deadlines)
+    deadlines.extra_deadlines.append(queue.next_escalation)
     return Services(
         settings=settings,
         clock=clock,
@@ -79,5 +102,9 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         agents=AgentService(settings, clock, bus, control),
         waiters=AgentWaiters(bus),
         dispatcher=Dispatcher(db, execution, bus),
-        deadlines=DeadlineLoop(db, control, bus, clock),
+        deadlines=deadlines,
+        schedules=schedules,
+        batches=batches,
+        templates=TemplateService(tasks, batches),
+        queue=queue,
     )

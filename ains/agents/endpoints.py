@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Response
 
 from ains.agents.schemas import AgentIn, AgentPatch, HeartbeatIn
 from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.metrics.registry import agent_heartbeats_total, agents_registered_total
 
 router = APIRouter(tags=["agents"])
 
@@ -17,7 +18,9 @@ async def register_agent(
     body: AgentIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.agents.register(tx, principal, body)
+        created = await services.agents.register(tx, principal, body)
+    agents_registered_total.inc()
+    return created
 
 
 @router.get("/ains/agents")
@@ -28,7 +31,7 @@ async def list_agents(
     online: bool | None = None,
 ) -> dict[str, Any]:
     async with services.db.read() as conn:
-        items = await services.agents.list(conn, capability=capability, online=online)
+        items = await services.agents.list_agents(conn, capability=capability, online=online)
     return {"items": items, "next_cursor": None}
 
 
@@ -73,6 +76,7 @@ async def agent_heartbeat(
     principal: CurrentPrincipal,
     body: Annotated[HeartbeatIn | None, Body()] = None,
 ) -> dict[str, Any]:
+    agent_heartbeats_total.inc()
     async with services.db.transaction() as tx:
         return await services.agents.heartbeat(
             tx, principal, agent_id, body.in_flight if body else None

@@ -132,12 +132,12 @@ class AgentService:
                 role="agent",
                 principal_id=agent_id,
                 name=body.name,
-                team=values["team"],
+                team=body.team or principal.team,
                 now=now,
             )
             api_key = created["api_key"]
         row = await self.get_row(tx.conn, agent_id)
-        tx.on_commit(lambda: [self.bus.publish("route", c) for c in body.capabilities] and None)
+        tx.on_commit(lambda: self.bus.publish_many("route", body.capabilities))
         return {**self.view(row), "api_key": api_key}
 
     async def heartbeat(
@@ -165,7 +165,7 @@ class AgentService:
             await add_events(
                 tx.conn, [event("agent.online", now, agent_id=agent_id, actor=principal.actor)]
             )
-            tx.on_commit(lambda: [self.bus.publish("route", c) for c in row.capabilities] and None)
+            tx.on_commit(lambda: self.bus.publish_many("route", row.capabilities))
         cancel = await self._to_cancel(tx.conn, agent_id, in_flight, now)
         return {
             "agent_id": agent_id,
@@ -219,7 +219,7 @@ class AgentService:
         )
         return [r.task_id for r in rows]
 
-    async def list(
+    async def list_agents(
         self, conn: AsyncConnection, *, capability: str | None, online: bool | None
     ) -> list[dict[str, Any]]:
         stmt = sa.select(agents).where(A.status != "DEREGISTERED").order_by(A.agent_id)
@@ -291,7 +291,7 @@ class AgentService:
                 )
             )
         await tx.conn.execute(sa.update(agents).where(A.agent_id == agent_id).values(**values))
-        tx.on_commit(lambda: [self.bus.publish("route", c) for c in row.capabilities] and None)
+        tx.on_commit(lambda: self.bus.publish_many("route", row.capabilities))
         return self.view(await self.get_row(tx.conn, agent_id))
 
     async def trust_history(

@@ -77,14 +77,23 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
+        # called with the event rows a transaction wrote, once it has committed
+        self.on_events: Callable[[list[dict[str, Any]]], None] | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
+        written: list[dict[str, Any]] = []
         async with self.engine.begin() as conn:
+            conn.info["ains_events"] = written
             tx = Tx(conn)
-            yield tx
+            try:
+                yield tx
+            finally:
+                conn.info.pop("ains_events", None)
         for callback in tx.after_commit:
             callback()
+        if written and self.on_events is not None:
+            self.on_events(written)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -4,6 +4,7 @@ due. It sleeps exactly until the nearest one, and is poked when a nearer one is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -78,7 +79,5 @@ class DeadlineLoop:
             cap = self.clock() + timedelta(seconds=MAX_SLEEP_SECONDS)
             self._next_at = min(nearest, cap) if nearest else cap
             delay = max(0.0, (self._next_at - self.clock()).total_seconds())
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay + 0.001)
-            except TimeoutError:
-                pass

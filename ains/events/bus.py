@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -41,6 +41,10 @@ class Bus:
 
     def publish(self, topic: str, payload: str) -> None:
         self.deliver(topic, payload)
+
+    def publish_many(self, topic: str, payloads: Iterable[str]) -> None:
+        for payload in payloads:
+            self.publish(topic, payload)
 
     async def start(self) -> None:
         return None

@@ -34,9 +34,15 @@ def event(event_type: str, occurred_at: datetime, **fields: Any) -> dict[str, An
     return row
 
 
+PENDING_KEY = "ains_events"
+
+
 async def add_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert events in the caller's transaction; `Database.transaction` hands them to its
+    `on_events` hook once the transaction has committed."""
     if rows:
         await conn.execute(sa.insert(events), list(rows))
+        conn.info.setdefault(PENDING_KEY, []).extend(rows)
 
 
 async def task_history(conn: AsyncConnection, task_id: str) -> list[dict[str, Any]]:

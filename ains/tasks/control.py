@@ -262,9 +262,7 @@ class TaskControl:
                 )
             )
         await add_events(tx.conn, events)
-        tx.on_commit(
-            lambda: [self.execution.bus.publish("route", c) for c in capabilities] and None
-        )
+        tx.on_commit(lambda: self.execution.bus.publish_many("route", capabilities))
         return len(rows)
 
     async def mark_offline_agents(self, tx: Tx, now: datetime) -> int:

@@ -126,7 +126,12 @@ class ExecutionService:
                     actor="system:router",
                     reason="routed",
                     attempt_id=attempt_id,
-                    data={"queued_at": task.queued_at.isoformat() if task.queued_at else None},
+                    data={
+                        "capability_required": capability,
+                        "wait_ms": (now - task.queued_at).total_seconds() * 1000
+                        if task.queued_at
+                        else None,
+                    },
                 )
             )
         await repo.assign(conn, assignments)
@@ -147,7 +152,7 @@ class ExecutionService:
                 .values(in_flight=agents.c.in_flight + count)
             )
         woken = set(per_agent)
-        tx.on_commit(lambda: [self.bus.publish("agent", a) for a in woken] and None)
+        tx.on_commit(lambda: self.bus.publish_many("agent", woken))
         tx.on_commit(lambda: self.bus.publish("deadline", pickup.isoformat()))
         return len(assignments)
 
@@ -342,7 +347,13 @@ class ExecutionService:
         if updated is None:
             raise self._stale(row, r.attempt_id)
         s.close_attempt(row, TaskStatus.COMPLETED, outcome="success", quality=r.quality_score)
-        s.transition(row, TaskStatus.COMPLETED, "task.completed", actor=principal.actor)
+        s.transition(
+            row,
+            TaskStatus.COMPLETED,
+            "task.completed",
+            actor=principal.actor,
+            data={"execution_ms": values["execution_ms"]},
+        )
         s.completed_ids.append(row.task_id)
         return updated
 

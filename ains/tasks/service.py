@@ -153,7 +153,7 @@ class TaskService:
         waiting = 0
         for i, dep in enumerate(depends_on):
             row = found.get(dep)
-            if row is None or not can_view_task(principal, row._mapping):
+            if row is None or not can_view_task(principal, dict(row._mapping)):
                 raise Unprocessable.field(f"{field}[{i}]", f"unknown task {dep}")
             if row.status in (TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.TIMED_OUT):
                 raise Unprocessable.field(
@@ -292,7 +292,7 @@ class TaskService:
 
     async def get_visible(self, conn: AsyncConnection, principal: Principal, task_id: str) -> Any:
         row = await repo.get(conn, task_id)
-        if row is None or not can_view_task(principal, row._mapping):
+        if row is None or not can_view_task(principal, dict(row._mapping)):
             raise NotFound(f"task {task_id} not found")
         return row
 
@@ -408,14 +408,17 @@ def _hash_request(item: TaskIn) -> str:
 
 
 def _encode_cursor(task_id: str) -> str:
-    return base64.urlsafe_b64encode(task_id.encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(f"t:{task_id}".encode()).decode().rstrip("=")
 
 
 def _decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable.field("cursor", "not a cursor this server issued") from exc
+        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        decoded = ""
+    if not decoded.startswith("t:"):
+        raise Unprocessable.field("cursor", "not a cursor this server issued")
+    return decoded[2:]
 
 
 __all__ = ["AinsError", "Submitted", "TaskService"]

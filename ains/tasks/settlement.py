@@ -91,7 +91,7 @@ class Settlement:
                 actor=actor,
                 reason=reason,
                 attempt_id=row.attempt_id,
-                data=data,
+                data={"capability_required": row.capability_required, **(data or {})},
             )
         )
 
