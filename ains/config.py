@@ -40,6 +40,8 @@ class Settings(BaseSettings):
 
     idempotency_ttl_seconds: float = Field(86_400.0, gt=0)
     retention_days: float = Field(7.0, gt=0)
+    # a schedule's due time later than this is a missed run (missed_run_policy decides)
+    schedule_misfire_grace_seconds: float = Field(60.0, ge=0)
 
     webhook_allowed_hosts: list[str] = []
     webhook_timeout_seconds: float = Field(5.0, gt=0)

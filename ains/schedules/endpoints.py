@@ -1,0 +1,139 @@
+"""HTTP: /aitp/tasks/schedule (seed 002).
+
+Creating answers 201 with the schedule itself at the top level (the SPEC's wire rule: creating
+answers with the resource). Seed 002 shows ``{"status": "success", "data": {...}}``; that
+envelope is not used because the schedule has a ``status`` field of its own (ACTIVE/PAUSED/
+COMPLETED) and errors are problem+json. The seed's curl commands work unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.schedules.schemas import ScheduleIn, ScheduleUpdate
+
+router = APIRouter(prefix="/aitp/tasks/schedule", tags=["schedules"])
+Count = Annotated[int, Query(ge=1, le=100)]
+
+
+@router.post("", status_code=201)
+async def create_schedule(
+    body: ScheduleIn, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.schedules.create(tx, principal, body)
+
+
+@router.get("")
+async def list_schedules(
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    status: str | None = None,
+    client_id: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    async with services.db.read() as conn:
+        return await services.schedules.list(
+            conn,
+            principal,
+            status=status,
+            client_id=client_id,
+            cursor=cursor,
+            limit=page_limit(limit, services),
+        )
+
+
+@router.get("/preview")
+async def preview_timing(
+    services: ServicesDep,
+    _principal: CurrentPrincipal,
+    cron_expression: str | None = None,
+    interval_seconds: Annotated[int | None, Query(ge=1)] = None,
+    run_at: datetime | None = None,
+    timezone: str = "UTC",
+    count: Count = 5,
+) -> dict[str, Any]:
+    """The next due times of a timing, before creating a schedule with it."""
+    fields = {
+        "cron_expression": cron_expression,
+        "interval_seconds": interval_seconds,
+        "run_at": run_at,
+        "timezone": timezone,
+    }
+    return services.schedules.preview_timing(fields, count)
+
+
+@router.get("/{schedule_id}")
+async def get_schedule(
+    schedule_id: str, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.read() as conn:
+        return await services.schedules.get(conn, principal, schedule_id)
+
+
+@router.put("/{schedule_id}")
+async def update_schedule(
+    schedule_id: str, body: ScheduleUpdate, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.schedules.update(tx, principal, schedule_id, body)
+
+
+@router.delete("/{schedule_id}", status_code=204)
+async def delete_schedule(
+    schedule_id: str, services: ServicesDep, principal: CurrentPrincipal
+) -> Response:
+    async with services.db.transaction() as tx:
+        await services.schedules.delete(tx, principal, schedule_id)
+    return Response(status_code=204)
+
+
+@router.get("/{schedule_id}/executions")
+async def list_executions(
+    schedule_id: str,
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    async with services.db.read() as conn:
+        return await services.schedules.executions(
+            conn, principal, schedule_id, cursor=cursor, limit=page_limit(limit, services)
+        )
+
+
+@router.get("/{schedule_id}/preview")
+async def preview_schedule(
+    schedule_id: str, services: ServicesDep, principal: CurrentPrincipal, count: Count = 5
+) -> dict[str, Any]:
+    async with services.db.read() as conn:
+        return await services.schedules.preview(conn, principal, schedule_id, count)
+
+
+@router.post("/{schedule_id}/execute", status_code=201)
+async def execute_schedule(
+    schedule_id: str, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.schedules.execute_now(tx, principal, schedule_id)
+
+
+@router.post("/{schedule_id}/pause")
+async def pause_schedule(
+    schedule_id: str, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.schedules.pause(tx, principal, schedule_id)
+
+
+@router.post("/{schedule_id}/resume")
+async def resume_schedule(
+    schedule_id: str, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.schedules.resume(tx, principal, schedule_id)

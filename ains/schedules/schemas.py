@@ -1,0 +1,94 @@
+"""Request bodies for schedules. Inputs are snake_case; the seeds' underscore-less spellings are
+accepted as aliases, as for tasks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+
+from ains.retries.policy import RetryPolicy
+
+MissedRunPolicy = Literal["skip", "run_once"]
+OverlapPolicy = Literal["allow", "skip"]
+Visibility = Literal["private", "team", "public"]
+SCHEDULE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+# the keys of `task_options`: how each fired task is submitted, beyond the main fields
+TASK_OPTIONS = ("retry_policy", "max_retries", "timeout_seconds", "visibility", "metadata")
+
+
+def _alias(name: str) -> AliasChoices:
+    return AliasChoices(name, name.replace("_", ""))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("must include a timezone")
+    return value
+
+
+class _ScheduleFields(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    task_type: str | None = Field(
+        None, min_length=1, max_length=200, validation_alias=_alias("task_type")
+    )
+    capability_required: str | None = Field(
+        None, min_length=1, max_length=200, validation_alias=_alias("capability_required")
+    )
+    input_data: Any = Field(None, validation_alias=_alias("input_data"))
+    priority: int | None = Field(None, ge=1, le=10)
+    cron_expression: str | None = Field(
+        None, min_length=1, max_length=200, validation_alias=_alias("cron_expression")
+    )
+    interval_seconds: int | None = Field(
+        None, ge=1, le=366 * 86400, validation_alias=_alias("interval_seconds")
+    )
+    run_at: datetime | None = Field(None, validation_alias=_alias("run_at"))
+    timezone: str | None = Field(None, min_length=1, max_length=64)
+    description: str | None = Field(None, max_length=2000)
+    missed_run_policy: MissedRunPolicy | None = Field(
+        None, validation_alias=_alias("missed_run_policy")
+    )
+    overlap_policy: OverlapPolicy | None = Field(None, validation_alias=_alias("overlap_policy"))
+    retry_policy: RetryPolicy | None = Field(None, validation_alias=_alias("retry_policy"))
+    max_retries: int | None = Field(None, ge=0, le=100, validation_alias=_alias("max_retries"))
+    timeout_seconds: float | None = Field(
+        None, gt=0, le=7 * 86400, validation_alias=_alias("timeout_seconds")
+    )
+    visibility: Visibility | None = None
+    metadata: dict[str, Any] | None = None
+
+    _run_at_aware = field_validator("run_at")(_aware)
+
+
+class ScheduleIn(_ScheduleFields):
+    """POST /aitp/tasks/schedule. Exactly one of cron_expression, interval_seconds, run_at;
+    task_type and capability_required come from the body or the template."""
+
+    schedule_id: str | None = Field(
+        None, pattern=SCHEDULE_ID, validation_alias=_alias("schedule_id")
+    )
+    client_id: str | None = Field(
+        None, min_length=1, max_length=200, validation_alias=_alias("client_id")
+    )
+    template_id: str | None = Field(
+        None, min_length=1, max_length=64, validation_alias=_alias("template_id")
+    )
+
+
+class ScheduleUpdate(_ScheduleFields):
+    """PUT /aitp/tasks/schedule/{id}: the fields sent replace the stored ones (others are kept).
+    Sending one timing field (cron_expression, interval_seconds or run_at) replaces the timing."""
+
+
+def task_options(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: fields[k] for k in TASK_OPTIONS if fields.get(k) is not None}
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """Only the fields the client sent, JSON-ready (retry_policy as a dict)."""
+    return model.model_dump(mode="json", exclude_unset=True) | {
+        k: getattr(model, k) for k in ("run_at",) if k in model.model_fields_set
+    }
