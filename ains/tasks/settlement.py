@@ -12,10 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.agents import trust
+from ains.batches.repository import mark_completed
 from ains.events.repository import add_events, event
 from ains.models import agents, trust_records
 from ains.tasks import repository as repo
-from ains.tasks.states import TaskStatus
+from ains.tasks.states import TERMINAL, TaskStatus
 
 
 @dataclass
@@ -102,7 +103,26 @@ class Settlement:
             await self._release_dependants(conn)
         if self.doomed_ids:
             await self._cascade_cancel(conn)
+        await self._complete_batches(conn)
         await add_events(conn, self.events)
+
+    async def _complete_batches(self, conn: AsyncConnection) -> None:
+        """`batch.completed`, once, when the last task of a batch reaches a terminal state."""
+        touched = {
+            e["batch_id"] for e in self.events if e["batch_id"] and e["to_status"] in TERMINAL
+        }
+        for batch in await mark_completed(conn, touched, self.now):
+            self.events.append(
+                event(
+                    "batch.completed",
+                    self.now,
+                    batch_id=batch.batch_id,
+                    client_id=batch.client_id,
+                    actor="system",
+                    reason=f"all {batch.total_tasks} tasks finished",
+                    data={"status": batch.status, "total_tasks": batch.total_tasks},
+                )
+            )
 
     async def _apply_agents(self, conn: AsyncConnection) -> None:
         if not self.agents:

@@ -1,0 +1,71 @@
+"""HTTP: /aitp/tasks/batch… — registered before the tasks router, whose /aitp/tasks/{task_id}
+would otherwise swallow these paths."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Response
+
+from ains.batches.schemas import BatchIn
+from ains.exceptions import Unprocessable
+from ains.http import CurrentPrincipal, ServicesDep
+from ains.tasks.schemas import CancelIn
+
+router = APIRouter(tags=["batches"])
+
+
+@router.post("/aitp/tasks/batch", status_code=201)
+async def submit_batch(
+    body: BatchIn, services: ServicesDep, principal: CurrentPrincipal, response: Response
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        submitted = await services.batches.submit(tx, principal, body)
+    if submitted.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return submitted.batch
+
+
+@router.get("/aitp/tasks/batch/status")
+async def batch_status_by_ids(
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    task_ids: str | None = None,
+    taskids: Annotated[str | None, Query(include_in_schema=False)] = None,
+) -> dict[str, Any]:
+    raw = task_ids if task_ids is not None else taskids
+    ids = [t.strip() for t in (raw or "").split(",") if t.strip()]
+    if not ids:
+        raise Unprocessable.field("task_ids", "give task ids as ?task_ids=a,b,c")
+    async with services.db.read() as conn:
+        return await services.batches.status_by_ids(conn, principal, ids)
+
+
+@router.get("/aitp/tasks/batch/{batch_id}")
+async def batch_status(
+    batch_id: str, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.read() as conn:
+        return await services.batches.status(conn, principal, batch_id)
+
+
+@router.get("/aitp/tasks/batch/{batch_id}/results")
+async def batch_results(
+    batch_id: str, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.read() as conn:
+        return await services.batches.results(conn, principal, batch_id)
+
+
+@router.delete("/aitp/tasks/batch/{batch_id}")
+async def cancel_batch(
+    batch_id: str,
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    reason: str | None = None,
+    body: Annotated[CancelIn | None, Body()] = None,
+) -> dict[str, Any]:
+    why = (body.reason if body else None) or reason
+    async with services.db.transaction() as tx:
+        return await services.batches.cancel(tx, principal, batch_id, why)

@@ -1,0 +1,17 @@
+"""HTTP: /aitp/queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from ains.http import CurrentPrincipal, ServicesDep
+
+router = APIRouter(tags=["queue"])
+
+
+@router.get("/aitp/queue/stats")
+async def queue_stats(services: ServicesDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    async with services.db.read() as conn:
+        return await services.queue.stats(conn, principal)

@@ -1,0 +1,74 @@
+"""HTTP: /aitp/templates."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Response
+
+from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.templates.schemas import TemplateIn, TemplatePatch
+
+router = APIRouter(tags=["templates"])
+
+
+@router.post("/aitp/templates", status_code=201)
+async def create_template(
+    body: TemplateIn, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.templates.create(tx, principal, body)
+
+
+@router.get("/aitp/templates")
+async def list_templates(
+    services: ServicesDep, _principal: CurrentPrincipal, limit: int | None = None
+) -> dict[str, Any]:
+    async with services.db.read() as conn:
+        items = await services.templates.list(conn, page_limit(limit, services))
+    return {"items": items, "next_cursor": None}
+
+
+@router.get("/aitp/templates/{template_id}")
+async def get_template(
+    template_id: str, services: ServicesDep, _principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.read() as conn:
+        return services.templates.view(await services.templates.get(conn, template_id))
+
+
+@router.put("/aitp/templates/{template_id}")
+async def replace_template(
+    template_id: str, body: TemplatePatch, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.templates.update(tx, principal, template_id, body, replace=True)
+
+
+@router.patch("/aitp/templates/{template_id}")
+async def patch_template(
+    template_id: str, body: TemplatePatch, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        return await services.templates.update(tx, principal, template_id, body, replace=False)
+
+
+@router.delete("/aitp/templates/{template_id}", status_code=204)
+async def delete_template(
+    template_id: str, services: ServicesDep, principal: CurrentPrincipal
+) -> Response:
+    async with services.db.transaction() as tx:
+        await services.templates.delete(tx, principal, template_id)
+    return Response(status_code=204)
+
+
+@router.post("/aitp/templates/{template_id}/tasks", status_code=201)
+async def create_from_template(
+    template_id: str,
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    body: Annotated[dict[str, Any] | None, Body()] = None,
+) -> dict[str, Any]:
+    async with services.db.transaction() as tx:
+        _kind, view = await services.templates.instantiate(tx, principal, template_id, body or {})
+    return view
