@@ -15,6 +15,7 @@ from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.migrate import upgrade
 from ains.dlq.endpoints import router as dlq_router
+from ains.events.endpoints import router as events_router
 from ains.http import BodyLimitMiddleware, FastJSONResponse, install_error_handlers, problem
 from ains.metrics.db import instrument_engine
 from ains.metrics.exposition import render_metrics
@@ -27,6 +28,7 @@ from ains.security.endpoints import router as security_router
 from ains.services import Services, build_services
 from ains.tasks.endpoints import router as tasks_router
 from ains.templates.endpoints import router as templates_router
+from ains.webhooks.endpoints import router as webhooks_router
 
 
 def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastAPI:
@@ -71,6 +73,8 @@ def routers() -> list[Any]:
         batches_router,
         queue_router,
         templates_router,
+        webhooks_router,
+        events_router,
         tasks_router,
     ]
 

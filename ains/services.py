@@ -17,7 +17,9 @@ from ains.engine.deadlines import DeadlineLoop
 from ains.engine.dispatcher import Dispatcher
 from ains.engine.scheduler import install_scheduler
 from ains.engine.waiters import AgentWaiters
+from ains.engine.webhook_sender import WebhookSender
 from ains.events.bus import Bus, create_bus
+from ains.events.stream import StreamHub
 from ains.metrics.business import observe_events
 from ains.queue.service import QueueService
 from ains.schedules.service import ScheduleService
@@ -27,6 +29,8 @@ from ains.tasks.control import TaskControl
 from ains.tasks.execution import ExecutionService
 from ains.tasks.service import TaskService
 from ains.templates.service import TemplateService
+from ains.webhooks.delivery import Deliverer
+from ains.webhooks.service import WebhookService
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,9 @@ class Services:
     batches: BatchService
     templates: TemplateService
     queue: QueueService
+    webhooks: WebhookService
+    webhook_sender: WebhookSender
+    streams: StreamHub
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def _on_events(self, rows: list[dict[str, Any]]) -> None:
@@ -63,6 +70,8 @@ class Services:
         self.background = [
             loop.create_task(self.dispatcher.run(), name="dispatcher"),
             loop.create_task(self.deadlines.run(), name="deadlines"),
+            loop.create_task(self.webhook_sender.run(), name="webhook-sender"),
+            loop.create_task(self.streams.run(), name="event-streams"),
         ]
 
     async def stop(self) -> None:
@@ -89,6 +98,8 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
     queue = QueueService(tasks)
     deadlines.extra_passes.append(queue.escalate_deadlines)
     deadlines.extra_deadlines.append(queue.next_escalation)
+    deliverer = Deliverer(settings.webhook_allowed_hosts, settings.webhook_timeout_seconds)
+    webhooks = WebhookService(settings, clock, deliverer)
     return Services(
         settings=settings,
         clock=clock,
@@ -107,4 +118,7 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         batches=batches,
         templates=TemplateService(tasks, batches),
         queue=queue,
+        webhooks=webhooks,
+        webhook_sender=WebhookSender(db, webhooks, bus, clock, settings.webhook_max_concurrency),
+        streams=StreamHub(db, bus),
     )

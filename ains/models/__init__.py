@@ -8,7 +8,7 @@ from ains.models.schedules import schedule_executions, scheduled_tasks
 from ains.models.security import api_keys, audit_log
 from ains.models.tasks import idempotency_keys, task_attempts, task_dependencies, tasks
 from ains.models.trust_records import trust_records
-from ains.models.webhooks import webhook_attempts, webhook_deliveries, webhooks
+from ains.models.webhooks import webhook_attempts, webhook_cursor, webhook_deliveries, webhooks
 
 __all__ = [
     "agent_capabilities",
@@ -27,6 +27,7 @@ __all__ = [
     "templates",
     "trust_records",
     "webhook_attempts",
+    "webhook_cursor",
     "webhook_deliveries",
     "webhooks",
 ]

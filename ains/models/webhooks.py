@@ -53,3 +53,13 @@ webhook_attempts = sa.Table(
     sa.Index(None, "webhook_id", "id"),
     sa.Index(None, "delivery_id"),
 )
+
+# How far the webhook fan-out has read the events table. One row per reader; the row is locked
+# (FOR UPDATE on PostgreSQL) while a replica fans out, so two replicas never read the same batch.
+webhook_cursor = sa.Table(
+    "webhook_cursor",
+    metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("last_event_id", BigId, nullable=False),
+    ts("updated_at"),
+)

@@ -1,0 +1,131 @@
+"""HTTP: the real-time streams, Server-Sent Events at /aitp/events and WebSocket /ws/tasks.
+
+Both authenticate like every other call (``Authorization: Bearer …``; ``?token=`` for clients
+that cannot set headers, such as browsers' EventSource and WebSocket), show only what the caller
+may see, and accept the same filters: ``task_id`` (repeatable or comma-separated), ``batch_id``,
+``task_type``, ``status``, ``types``. Each message is one event's JSON; ``after`` (or SSE's
+``Last-Event-ID``) resumes after an event id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
+
+from ains.events.stream import StreamFilter
+from ains.exceptions import AinsError, Unprocessable
+from ains.security.principals import Principal
+from ains.services import Services
+
+router = APIRouter(tags=["events"])
+
+
+def _split(values: list[str] | None) -> frozenset[str]:
+    return frozenset(v.strip() for raw in values or () for v in raw.split(",") if v.strip())
+
+
+def _filters(
+    task_id: list[str] | None,
+    batch_id: str | None,
+    task_type: str | None,
+    status: list[str] | None,
+    types: list[str] | None,
+) -> StreamFilter:
+    return StreamFilter(
+        task_ids=_split(task_id),
+        batch_id=batch_id,
+        task_type=task_type,
+        status=frozenset(s.upper() for s in _split(status)),
+        types=_split(types),
+    )
+
+
+def _cursor(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise Unprocessable.field("after", "must be an event id (an integer)")
+    return int(value)
+
+
+async def _principal(services: Services, authorization: str | None, token: str | None) -> Principal:
+    if not authorization and token:
+        authorization = f"Bearer {token}"
+    return await services.auth.principal(authorization)
+
+
+@router.get("/aitp/events")
+async def event_stream(
+    request: Request,
+    task_id: Annotated[list[str] | None, Query()] = None,
+    batch_id: str | None = None,
+    task_type: str | None = None,
+    status: Annotated[list[str] | None, Query()] = None,
+    types: Annotated[list[str] | None, Query()] = None,
+    after: str | None = None,
+    token: str | None = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    services: Services = request.app.state.services
+    principal = await _principal(services, authorization, token)
+    request.state.principal = principal
+    filters = _filters(task_id, batch_id, task_type, status, types)
+    cursor = _cursor(after if after is not None else last_event_id)
+    messages = services.streams.messages(principal, filters, cursor)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"retry: 1000\n\n"
+        try:
+            async for message in messages:
+                head = f"id: {message['event_id']}\n" if message.get("event_id") else ""
+                yield (
+                    f"{head}event: {message['type']}\n".encode()
+                    + b"data: "
+                    + orjson.dumps(message, default=str)
+                    + b"\n\n"
+                )
+        finally:
+            with contextlib.suppress(Exception):
+                await messages.aclose()  # type: ignore[attr-defined]
+
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
+@router.websocket("/ws/tasks")
+async def task_socket(
+    websocket: WebSocket,
+    task_id: Annotated[list[str] | None, Query()] = None,
+    batch_id: str | None = None,
+    task_type: str | None = None,
+    status: Annotated[list[str] | None, Query()] = None,
+    types: Annotated[list[str] | None, Query()] = None,
+    after: str | None = None,
+    token: str | None = None,
+) -> None:
+    services: Services = websocket.app.state.services
+    try:
+        principal = await _principal(services, websocket.headers.get("authorization"), token)
+        cursor = _cursor(after)
+    except AinsError as exc:
+        await websocket.close(code=1008, reason=exc.detail[:120])
+        return
+    await websocket.accept()
+    filters = _filters(task_id, batch_id, task_type, status, types)
+    messages = services.streams.messages(principal, filters, cursor)
+    try:
+        async for message in messages:
+            await websocket.send_text(orjson.dumps(message, default=str).decode())
+    except (WebSocketDisconnect, RuntimeError):
+        return
+    finally:
+        await messages.aclose()  # type: ignore[attr-defined]

@@ -1,0 +1,182 @@
+"""Real-time fan-out of committed events to the SSE and WebSocket subscribers of this process.
+
+One reader per process follows the events table (woken by the bus: this process's commits and,
+on PostgreSQL, other replicas' NOTIFY) and hands each new event, with its task's row, to every
+subscriber's queue; each subscriber filters by what its principal may see and its filters.
+A subscriber that reconnects with a cursor first catches up from the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ains.db.engine import Database
+from ains.events import feed
+from ains.events.bus import Bus
+from ains.events.payloads import event_payload
+from ains.security.principals import Principal
+
+log = logging.getLogger(__name__)
+
+STATS_INTERVAL_SECONDS = 5.0
+QUEUE_LIMIT = 10_000
+Item = tuple[dict[str, Any], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class StreamFilter:
+    task_ids: frozenset[str] = frozenset()
+    batch_id: str | None = None
+    task_type: str | None = None
+    status: frozenset[str] = frozenset()
+    types: frozenset[str] = frozenset()
+
+    def accepts(self, ev: Mapping[str, Any], task: Mapping[str, Any] | None) -> bool:
+        if self.task_ids and ev.get("task_id") not in self.task_ids:
+            return False
+        if self.batch_id and (ev.get("batch_id") or (task or {}).get("batch_id")) != self.batch_id:
+            return False
+        if self.task_type and (task or {}).get("task_type") != self.task_type:
+            return False
+        if self.status and ev.get("to_status") not in self.status:
+            return False
+        if self.types:
+            kind = str(ev["event_type"])
+            if kind not in self.types and f"{kind.split('.', 1)[0]}.*" not in self.types:
+                return False
+        return True
+
+
+class _Subscriber:
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Item | None] = asyncio.Queue(QUEUE_LIMIT)
+
+    def offer(self, item: Item | None) -> None:
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:  # too slow: end the stream, the client resumes by cursor
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+
+class StreamHub:
+    def __init__(self, db: Database, bus: Bus) -> None:
+        self.db = db
+        self._subscribers: set[_Subscriber] = set()
+        self._position: int | None = None
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._holes = feed.HoleWatcher()
+        bus.subscribe("events", lambda _p: self._wake.set())
+
+    async def _attach(self) -> tuple[_Subscriber, int]:
+        sub = _Subscriber()
+        async with self._lock:
+            if self._position is None:
+                async with self.db.read() as conn:
+                    self._position = await feed.last_event_id(conn)
+            self._subscribers.add(sub)
+            return sub, self._position
+
+    async def _pass(self) -> float | None:
+        async with self._lock:
+            if not self._subscribers:
+                self._position = None  # nobody listens: stop following
+                return None
+            position = self._position or 0
+            async with self.db.read() as conn:
+                rows = await feed.events_after(conn, position)
+                ready, wait = self._holes.take(rows, position, time.monotonic())
+                tasks = await feed.task_rows(
+                    conn, [str(e["task_id"]) for e in ready if e.get("task_id")]
+                )
+            for ev in ready:
+                item = (ev, tasks.get(ev.get("task_id") or ""))
+                for sub in self._subscribers:
+                    sub.offer(item)
+            if ready:
+                self._position = int(ready[-1]["event_id"])
+            more = len(rows) >= 500
+        return 0.0 if more else wait
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                wait = await self._pass()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("event stream pass failed")
+                wait = 0.5
+            if wait == 0.0:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def messages(
+        self, principal: Principal, filters: StreamFilter, after: int | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The event messages ``principal`` may see, in event order, then live ones; a
+        ``queue.stats`` message every 5 seconds."""
+        sub, position = await self._attach()
+        try:
+            last = position if after is None else after
+            if after is not None:
+                async for message, _seen in self._catch_up(principal, filters, after, position):
+                    yield message
+                last = max(after, position)
+            yield await self._stats()
+            next_stats = time.monotonic() + STATS_INTERVAL_SECONDS
+            while True:
+                timeout = max(0.0, next_stats - time.monotonic())
+                try:
+                    item = await asyncio.wait_for(sub.queue.get(), timeout=timeout)
+                except TimeoutError:
+                    yield await self._stats()
+                    next_stats = time.monotonic() + STATS_INTERVAL_SECONDS
+                    continue
+                if item is None:
+                    return
+                ev, task = item
+                if int(ev["event_id"]) <= last:
+                    continue
+                last = int(ev["event_id"])
+                if feed.may_see(principal, ev, task) and filters.accepts(ev, task):
+                    yield event_payload(ev, task)
+        finally:
+            self._subscribers.discard(sub)
+
+    async def _catch_up(
+        self, principal: Principal, filters: StreamFilter, after: int, until: int
+    ) -> AsyncIterator[tuple[dict[str, Any], int]]:
+        cursor = after
+        while cursor < until:
+            async with self.db.read() as conn:
+                rows = [e for e in await feed.events_after(conn, cursor) if e["event_id"] <= until]
+                tasks = await feed.task_rows(
+                    conn, [str(e["task_id"]) for e in rows if e.get("task_id")]
+                )
+            if not rows:
+                return
+            for ev in rows:
+                cursor = int(ev["event_id"])
+                task = tasks.get(ev.get("task_id") or "")
+                if feed.may_see(principal, ev, task) and filters.accepts(ev, task):
+                    yield event_payload(ev, task), cursor
+
+    async def _stats(self) -> dict[str, Any]:
+        async with self.db.read() as conn:
+            depth = await feed.queue_depth(conn)
+        return {
+            "type": "queue.stats",
+            "event": "queue.stats",
+            "data": {"pending": sum(depth.values()), "pending_by_priority": depth},
+        }
