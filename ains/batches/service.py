@@ -21,6 +21,7 @@ from ains.clock import new_id
 from ains.db.engine import Tx
 from ains.events.repository import add_events, event
 from ains.exceptions import AinsError, Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from ains.queue.fairness import stamp_fair_keys
 from ains.security.principals import Principal, can_view_task
 from ains.tasks import repository as task_repo
 from ains.tasks.control import TaskControl
@@ -266,6 +267,7 @@ class BatchService:
                 "created_at": now,
             },
         )
+        await stamp_fair_keys(conn, rows, now, self.settings.aging_interval)
         await task_repo.insert_tasks(conn, rows)
         await task_repo.insert_dependencies(
             conn, [(r["task_id"], d) for r in rows for d in r["depends_on"]]

@@ -20,6 +20,7 @@ from ains.events.bus import Bus
 from ains.events.repository import add_events, event, task_history
 from ains.exceptions import AinsError, Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from ains.models import idempotency_keys, tasks
+from ains.queue.fairness import stamp_fair_keys
 from ains.security.crypto import KeyRing
 from ains.security.principals import Principal, can_change_task, can_view_task
 from ains.tasks import repository as repo
@@ -189,6 +190,7 @@ class TaskService:
             pending_dependencies=waiting,
             idempotency_key=idempotency_key,
         )
+        await stamp_fair_keys(tx.conn, [row], now, self.settings.aging_interval)
         await repo.insert_tasks(tx.conn, [row])
         await repo.insert_dependencies(tx.conn, [(row["task_id"], d) for d in depends_on])
         await add_events(tx.conn, [self.created_event(row, principal, "submitted")])
