@@ -27,6 +27,7 @@ from ains.security.auth import Authenticator
 from ains.security.crypto import KeyRing
 from ains.tasks.control import TaskControl
 from ains.tasks.execution import ExecutionService
+from ains.tasks.group_commit import GroupCommitter
 from ains.tasks.service import TaskService
 from ains.templates.service import TemplateService
 from ains.webhooks.delivery import Deliverer
@@ -89,6 +90,7 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
     bus = create_bus(settings.database_url)
     keyring = KeyRing.from_config(settings.encryption_keys)
     tasks = TaskService(settings, clock, bus, keyring)
+    tasks.committer = GroupCommitter(db, bus)
     execution = ExecutionService(settings, clock, bus, keyring)
     control = TaskControl(tasks, execution)
     deadlines = DeadlineLoop(db, control, bus, clock)

@@ -6,10 +6,10 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Response
+from fastapi import APIRouter, Body, Header, Query, Request, Response
 
 from ains.exceptions import Unprocessable
-from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.http import CurrentPrincipal, ServicesDep, caller, page_limit
 from ains.tasks.schemas import (
     AttemptIn,
     CancelIn,
@@ -31,13 +31,17 @@ router = APIRouter(tags=["tasks"])
 @router.post("/aitp/tasks", status_code=201)
 async def submit_task(
     body: TaskIn,
-    services: ServicesDep,
-    principal: CurrentPrincipal,
+    request: Request,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict[str, Any]:
-    async with services.db.transaction() as tx:
-        submitted = await services.tasks.submit(tx, principal, body, idempotency_key)
+    services, principal = await caller(request)
+    submitted = None
+    if idempotency_key is None:
+        submitted = await services.tasks.submit_grouped(principal, body)
+    if submitted is None:
+        async with services.db.transaction() as tx:
+            submitted = await services.tasks.submit(tx, principal, body, idempotency_key)
     if submitted.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"

@@ -24,6 +24,7 @@ from ains.queue.fairness import stamp_fair_keys
 from ains.security.crypto import KeyRing
 from ains.security.principals import Principal, can_change_task, can_view_task
 from ains.tasks import repository as repo
+from ains.tasks.group_commit import GroupCommitter
 from ains.tasks.schemas import TaskIn
 from ains.tasks.states import ACTIVE, TERMINAL, TaskStatus
 from ains.tasks.views import task_view
@@ -44,6 +45,7 @@ class TaskService:
         self.clock = clock
         self.bus = bus
         self.keyring = keyring
+        self.committer: GroupCommitter | None = None
 
     # --- queue order ---------------------------------------------------------------------
 
@@ -163,6 +165,16 @@ class TaskService:
             if row.status != TaskStatus.COMPLETED:
                 waiting += 1
         return waiting
+
+    async def submit_grouped(self, principal: Principal, item: TaskIn) -> Submitted | None:
+        """The common case (no idempotency key, dependencies or chosen id) through group
+        commit; None when the submission needs the full path."""
+        if self.committer is None or item.depends_on or item.task_id or item.ref:
+            return None
+        now = self.clock()
+        row = self.build_row(principal, item, now)
+        await self.committer.insert(row, self.created_event(row, principal, "submitted"))
+        return Submitted(self._row_view(row))
 
     async def submit(
         self, tx: Tx, principal: Principal, item: TaskIn, idempotency_key: str | None = None
