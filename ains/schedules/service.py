@@ -311,7 +311,10 @@ class ScheduleService:
             )
         fired = None
         if decision.fire_at is not None:
-            fired = await self._fire(tx, row, decision.fire_at, "schedule", now, check_overlap=True)
+            trigger = (
+                "catchup" if decision.missed or decision.fire_at != row.next_run_at else "schedule"
+            )
+            fired = await self._fire(tx, row, decision.fire_at, trigger, now, check_overlap=True)
         if fired is not None and fired["task_id"] is not None:
             await repo.record_run(tx.conn, row.schedule_id, now, values)
         else:
