@@ -129,11 +129,11 @@ class StreamHub:
         sub, position = await self._attach()
         try:
             last = position if after is None else after
+            yield await self._stats()  # first: tells the subscriber it is attached
             if after is not None:
                 async for message, _seen in self._catch_up(principal, filters, after, position):
                     yield message
                 last = max(after, position)
-            yield await self._stats()
             next_stats = time.monotonic() + STATS_INTERVAL_SECONDS
             while True:
                 timeout = max(0.0, next_stats - time.monotonic())

@@ -326,7 +326,7 @@ class WebhookService:
 
     async def claim(self, tx: Tx) -> list[Any]:
         now = self.clock()
-        lease = timedelta(seconds=self.settings.webhook_timeout_seconds * 2 + 30)
+        lease = timedelta(seconds=self.settings.webhook_timeout_seconds + 5)
         return await repo.claim_due(tx.conn, now, now + lease, CLAIM_BATCH)
 
     async def send(self, delivery: Any) -> AttemptResult:

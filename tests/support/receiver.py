@@ -51,7 +51,7 @@ def receiver(status_for: Callable[[int], int] = lambda _n: 200) -> Iterator[Rece
     rec = Receiver(status_for=status_for)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             with rec.lock:
                 n = len(rec.requests)

@@ -7,7 +7,9 @@ import httpx
 from tests.support.server import wait_for
 
 
-def register(api: httpx.Client, url: str, events: list[str] | None = None, **fields: Any) -> dict[str, Any]:
+def register(
+    api: httpx.Client, url: str, events: list[str] | None = None, **fields: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {"url": url, "events": events or ["*"], **fields}
     r = api.post("/aitp/webhooks", json=body)
     assert r.status_code == 201, r.text

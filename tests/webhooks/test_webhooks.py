@@ -81,12 +81,19 @@ def test_every_event_type_is_delivered_signed(hapi: httpx.Client, uid: str) -> N
             hapi, cap, client_id=f"c-{uid}", timeout_seconds=0.5, retry_policy={"max_retries": 0}
         )
         claimed = {t["task_id"]: t for t in claim(hapi, agent_id, max_tasks=4)}
-        assert set(claimed) == {done["task_id"], retried["task_id"], dead["task_id"], timed["task_id"]}
+        assert set(claimed) == {
+            done["task_id"],
+            retried["task_id"],
+            dead["task_id"],
+            timed["task_id"],
+        }
 
         def attempt(task_id: str) -> str:
             return str(claimed[task_id]["attempt_id"])
 
-        r = hapi.post(f"/aitp/tasks/{done['task_id']}/start", json={"attempt_id": attempt(done["task_id"])})
+        r = hapi.post(
+            f"/aitp/tasks/{done['task_id']}/start", json={"attempt_id": attempt(done["task_id"])}
+        )
         assert r.status_code == 200, r.text
         r = hapi.post(
             f"/aitp/tasks/{done['task_id']}/complete",
