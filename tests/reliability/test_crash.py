@@ -15,6 +15,8 @@ from tests.reliability.crash import Submitter, audit, echo_agents
 from tests.reliability.helpers import events, get, submit, wait_status
 from tests.support.server import AgentProcess, postgres_available, running_server, wait_for
 
+pytestmark = pytest.mark.slow
+
 KILL_CYCLES = 4
 FAST_DEATH = {"AINS_AGENT_OFFLINE_AFTER": "2", "AINS_LEASE_SECONDS": "3"}
 
@@ -88,6 +90,7 @@ def _restart_postgres() -> None:
     wait_for(lambda: postgres_available() is None, timeout=60, interval=0.2, message="PostgreSQL")
 
 
+@pytest.mark.pg_only
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=False)
 def test_postgres_restart_under_load_server_recovers_without_restart(
     backend: str, tmp_dir: Path, uid: str
