@@ -7,15 +7,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
+
+import sqlalchemy as sa
 
 from ains.clock import Clock
 from ains.db.engine import Database
 from ains.events.bus import Bus
+from ains.models import webhook_deliveries, webhooks
 from ains.webhooks.service import CLAIM_BATCH, FAN_OUT_BATCH, WebhookService
 
 log = logging.getLogger(__name__)
 MAX_SLEEP_SECONDS = 5.0
+IDLE_RECHECK = 0.5
+COALESCE_SECONDS = 0.005  # let commits that land together share one pass
 
 
 class WebhookSender:
@@ -29,13 +35,40 @@ class WebhookSender:
         self._limit = asyncio.Semaphore(concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
         bus.subscribe("events", self.poke)
-        bus.subscribe("webhooks", self.poke)
+        bus.subscribe("webhooks", self.poke_config)
+        self._idle_checked = 0.0
+        self._idle_cached = False
 
     def poke(self, _payload: str = "") -> None:
         self._wake.set()
 
+    def poke_config(self, _payload: str = "") -> None:
+        self._idle_checked = 0.0
+        self._wake.set()
+
+    async def _idle(self) -> bool:
+        """True while no webhook is enabled and no delivery is owed: then a pass has nothing
+        to do, and the task path is not taxed with one per commit. Re-checked at least every
+        IDLE_RECHECK seconds, and at once when a webhook changes on this replica."""
+        now = time.monotonic()
+        if now - self._idle_checked < IDLE_RECHECK:
+            return self._idle_cached
+        async with self.db.read() as conn:
+            busy = await conn.scalar(
+                sa.select(
+                    sa.or_(
+                        sa.exists().where(webhooks.c.enabled.is_(True)),
+                        sa.exists().where(webhook_deliveries.c.status.in_(("pending", "sending"))),
+                    )
+                )
+            )
+        self._idle_checked, self._idle_cached = now, not busy
+        return self._idle_cached
+
     async def run_once(self) -> float:
         """One pass; returns how long to sleep at most before the next."""
+        if await self._idle():
+            return IDLE_RECHECK
         wait: float | None = None
         while True:
             async with self.db.transaction() as tx:
@@ -89,6 +122,7 @@ class WebhookSender:
                 if sleep > 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=sleep)
+                    await asyncio.sleep(COALESCE_SECONDS)
         finally:
             for task in list(self._inflight):
                 task.cancel()

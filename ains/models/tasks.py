@@ -72,6 +72,42 @@ tasks = sa.Table(
         postgresql_where=sa.text("status = 'PENDING'"),
     ),
     sa.Index("idx_tasks_batch", "batch_id", "batch_index"),
+    # fair ordering (heads and per-client tails of each lane) and the deadline loop; 0003
+    sa.Index(
+        "idx_tasks_fair_head",
+        "capability_required",
+        "priority",
+        "queue_key",
+        sqlite_where=sa.text("status = 'PENDING'"),
+        postgresql_where=sa.text("status = 'PENDING'"),
+    ),
+    sa.Index(
+        "idx_tasks_fair_client",
+        "capability_required",
+        "priority",
+        "client_id",
+        "queue_key",
+        sqlite_where=sa.text("status = 'PENDING'"),
+        postgresql_where=sa.text("status = 'PENDING'"),
+    ),
+    sa.Index(
+        "idx_tasks_lease",
+        "lease_expires_at",
+        sqlite_where=sa.text("lease_expires_at IS NOT NULL"),
+        postgresql_where=sa.text("lease_expires_at IS NOT NULL"),
+    ),
+    sa.Index(
+        "idx_tasks_timeout",
+        "timeout_at",
+        sqlite_where=sa.text("timeout_at IS NOT NULL"),
+        postgresql_where=sa.text("timeout_at IS NOT NULL"),
+    ),
+    sa.Index(
+        "idx_tasks_retry",
+        "next_retry_at",
+        sqlite_where=sa.text("status = 'RETRY_SCHEDULED'"),
+        postgresql_where=sa.text("status = 'RETRY_SCHEDULED'"),
+    ),
     sa.Index("idx_tasks_completed_at", "completed_at"),
     sa.Index(
         "idx_tasks_dead_letter",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -281,14 +282,23 @@ class ExecutionService:
     ) -> list[dict[str, Any]]:
         """Many reports in one transaction, answered per item."""
         s = Settlement(self.clock())
-        rows = {r.task_id: r for r in await repo.get_many(tx.conn, [r.task_id for r in reports])}
+        ids = [r.task_id for r in reports]
+        rows: dict[str, Any] = {
+            r.task_id: r for r in await repo.get_many(tx.conn, ids, for_update=True)
+        }
         results: list[dict[str, Any]] = []
+        completions: list[dict[str, Any]] = []
         for report in reports:
             row = rows.get(report.task_id)
             try:
                 if row is None or row.assigned_agent_id != agent_id:
                     raise NotFound(f"task {report.task_id} not found for agent {agent_id}")
-                updated = await self._settle_report(tx.conn, s, principal, row, report)
+                if report.outcome == "complete":
+                    updated = await self._complete(
+                        tx.conn, s, principal, row, report, deferred=completions
+                    )
+                else:
+                    updated = await self._fail(tx.conn, s, principal, row, report)
                 rows[report.task_id] = updated
                 results.append({"task_id": report.task_id, "ok": True, "status": updated.status})
             except AinsError as exc:
@@ -303,6 +313,7 @@ class ExecutionService:
                         },
                     }
                 )
+        await repo.complete_many(tx.conn, completions, HELD_STATES)
         await s.apply(tx.conn)
         self._after_commit(tx, s)
         return results
@@ -315,8 +326,16 @@ class ExecutionService:
         return await self._fail(conn, s, principal, row, report)
 
     async def _complete(
-        self, conn: AsyncConnection, s: Settlement, principal: Principal, row: Any, r: ReportIn
+        self,
+        conn: AsyncConnection,
+        s: Settlement,
+        principal: Principal,
+        row: Any,
+        r: ReportIn,
+        deferred: list[dict[str, Any]] | None = None,
     ) -> Any:
+        """Complete the attempt. With `deferred` (rows already locked by the caller), the
+        UPDATE is queued there to be written for the whole batch in one statement."""
         now = s.now
         if row.attempt_id == r.attempt_id and row.status == TaskStatus.COMPLETED:
             return row  # an exact repeat: one result, no error
@@ -341,9 +360,16 @@ class ExecutionService:
                 r.result_data, row.task_id.encode()
             )
             values["result_data"] = None
-        updated = await repo.update_guarded(
-            conn, row.task_id, statuses=HELD_STATES, attempt_id=r.attempt_id, values=values
-        )
+        updated: Any
+        if deferred is not None:
+            if row.attempt_id != r.attempt_id or row.status not in HELD_STATES:
+                raise self._stale(row, r.attempt_id)
+            deferred.append({"task_id": row.task_id, "attempt_id": r.attempt_id, **values})
+            updated = SimpleNamespace(**{**row._asdict(), **values})
+        else:
+            updated = await repo.update_guarded(
+                conn, row.task_id, statuses=HELD_STATES, attempt_id=r.attempt_id, values=values
+            )
         if updated is None:
             raise self._stale(row, r.attempt_id)
         s.close_attempt(row, TaskStatus.COMPLETED, outcome="success", quality=r.quality_score)

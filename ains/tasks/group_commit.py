@@ -14,6 +14,7 @@ from typing import Any
 from ains.db.engine import Database
 from ains.events.bus import Bus
 from ains.events.repository import add_events
+from ains.queue.fairness import stamp_fair_keys
 from ains.tasks import repository as repo
 
 MAX_GROUP = 500
@@ -22,11 +23,13 @@ Item = tuple[dict[str, Any], dict[str, Any], "asyncio.Future[None]"]
 
 
 class GroupCommitter:
-    def __init__(self, db: Database, bus: Bus) -> None:
+    def __init__(self, db: Database, bus: Bus, aging_interval: float) -> None:
         self.db = db
         self.bus = bus
+        self.aging_interval = aging_interval
         self._queue: list[Item] = []
         self._draining = False
+        self._drainer: asyncio.Task[None] | None = None
 
     async def insert(self, row: dict[str, Any], created_event: dict[str, Any]) -> None:
         """Return once the task row and its event are committed (or raise why not)."""
@@ -35,7 +38,7 @@ class GroupCommitter:
         self._queue.append((row, created_event, done))
         if not self._draining:
             self._draining = True
-            loop.create_task(self._drain())
+            self._drainer = loop.create_task(self._drain())
         await asyncio.shield(done)
 
     async def _drain(self) -> None:
@@ -57,7 +60,9 @@ class GroupCommitter:
 
     async def _write(self, group: list[Item]) -> None:
         capabilities = sorted({row["capability_required"] for row, _, _ in group})
+        rows = [row for row, _, _ in group]
         async with self.db.transaction() as tx:
-            await repo.insert_tasks(tx.conn, [row for row, _, _ in group])
+            await stamp_fair_keys(tx.conn, rows, rows[0]["created_at"], self.aging_interval)
+            await repo.insert_tasks(tx.conn, rows)
             await add_events(tx.conn, [ev for _, ev, _ in group])
             tx.on_commit(lambda: self.bus.publish_many("route", capabilities))

@@ -36,11 +36,58 @@ async def get(conn: AsyncConnection, task_id: str, *, for_update: bool = False) 
     return (await conn.execute(stmt)).first()
 
 
-async def get_many(conn: AsyncConnection, task_ids: Iterable[str]) -> list[Row[Any]]:
+async def get_many(
+    conn: AsyncConnection, task_ids: Iterable[str], *, for_update: bool = False
+) -> list[Row[Any]]:
     ids = list(dict.fromkeys(task_ids))
     if not ids:
         return []
-    return list(await conn.execute(sa.select(tasks).where(T.task_id.in_(ids))))
+    stmt = sa.select(tasks).where(T.task_id.in_(ids)).order_by(T.task_id)
+    if for_update and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return list(await conn.execute(stmt))
+
+
+COMPLETE_COLUMNS = (
+    "status",
+    "result_data",
+    "result_encrypted",
+    "cost",
+    "quality_score",
+    "completed_at",
+    "started_at",
+    "execution_ms",
+    "lease_expires_at",
+    "timeout_at",
+    "progress",
+    "updated_at",
+)
+
+
+async def complete_many(
+    conn: AsyncConnection, items: Sequence[dict[str, Any]], held: Sequence[str]
+) -> None:
+    """Write many completions in one executemany; the caller holds the rows' locks and has
+    checked each attempt, so every guarded UPDATE must match."""
+    if not items:
+        return
+    stmt = (
+        sa.update(tasks)
+        .where(
+            T.task_id == sa.bindparam("b_task_id"),
+            T.attempt_id == sa.bindparam("b_attempt_id"),
+            sa.or_(*(T.status == h for h in held)),  # no expanding IN with executemany
+        )
+        .values({c: sa.bindparam(f"b_{c}", type_=tasks.c[c].type) for c in COMPLETE_COLUMNS})
+    )
+    params = [
+        {"b_task_id": i["task_id"], "b_attempt_id": i["attempt_id"]}
+        | {f"b_{c}": i.get(c) for c in COMPLETE_COLUMNS}
+        for i in items
+    ]
+    result = await conn.execute(stmt, params)
+    if result.rowcount not in (-1, len(items)):
+        raise RuntimeError(f"{len(items) - result.rowcount} completions lost their rows' locks")
 
 
 async def attempts(conn: AsyncConnection, task_id: str) -> list[Row[Any]]:

@@ -33,7 +33,9 @@ async def register_webhook(
     body: WebhookIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.webhooks.create(tx, principal, body)
+        created = await services.webhooks.create(tx, principal, body)
+    services.bus.publish("webhooks", created["webhook_id"])
+    return created
 
 
 @_route("GET", "")
@@ -58,7 +60,9 @@ async def _update(
     webhook_id: str, body: WebhookPatch, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.webhooks.update(tx, principal, webhook_id, body)
+        changed = await services.webhooks.update(tx, principal, webhook_id, body)
+    services.bus.publish("webhooks", webhook_id)
+    return changed
 
 
 _route("PATCH", "/{webhook_id}")(_update)
@@ -70,7 +74,9 @@ async def enable_webhook(
     webhook_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.webhooks.enable(tx, principal, webhook_id)
+        changed = await services.webhooks.enable(tx, principal, webhook_id)
+    services.bus.publish("webhooks", webhook_id)
+    return changed
 
 
 @_route("DELETE", "/{webhook_id}", status_code=204)
