@@ -1,0 +1,130 @@
+"""HTTP: /aitp/analytics (aliases under /ains/analytics): summary, per agent, per task type,
+trends and streamed exports. Admins see every task, clients their own, agents those assigned
+to them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from ains.analytics.schemas import Bucket, ExportFormat, Period, Report
+from ains.analytics.service import AnalyticsService
+from ains.http import CurrentPrincipal, ServicesDep
+from ains.services import Services
+
+router = APIRouter(tags=["analytics"])
+F = TypeVar("F", bound=Callable[..., Any])
+
+PeriodQ = Annotated[
+    Period | None,
+    Query(description="last_24_hours, last_7_days (default), last_30_days, all, or custom"),
+]
+StartQ = Annotated[
+    datetime | None, Query(description="custom range start (inclusive, ISO 8601 with timezone)")
+]
+EndQ = Annotated[
+    datetime | None, Query(description="custom range end (exclusive, ISO 8601 with timezone)")
+]
+LimitQ = Annotated[int, Query(ge=1, le=10_000)]
+
+
+def _both(path: str) -> Callable[[F], F]:
+    """Registers a GET handler under /aitp/analytics and its /ains/analytics alias."""
+
+    def register(handler: F) -> F:
+        router.get(f"/aitp/analytics{path}")(handler)
+        router.get(f"/ains/analytics{path}", include_in_schema=False)(handler)
+        return handler
+
+    return register
+
+
+def _analytics(services: Services) -> AnalyticsService:
+    return AnalyticsService(services.db, services.clock)
+
+
+@_both("/summary")
+async def analytics_summary(
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    period: PeriodQ = None,
+    start: StartQ = None,
+    end: EndQ = None,
+) -> dict[str, Any]:
+    analytics = _analytics(services)
+    window = analytics.window(period, start, end)
+    async with services.db.read() as conn:
+        return await analytics.summary(conn, principal, window)
+
+
+@_both("/agents")
+async def analytics_agents(
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    period: PeriodQ = None,
+    start: StartQ = None,
+    end: EndQ = None,
+    limit: LimitQ = 1000,
+) -> dict[str, Any]:
+    analytics = _analytics(services)
+    window = analytics.window(period, start, end)
+    async with services.db.read() as conn:
+        return await analytics.agents(conn, principal, window, limit)
+
+
+@_both("/tasks")
+async def analytics_task_types(
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    period: PeriodQ = None,
+    start: StartQ = None,
+    end: EndQ = None,
+    limit: LimitQ = 1000,
+) -> dict[str, Any]:
+    analytics = _analytics(services)
+    window = analytics.window(period, start, end)
+    async with services.db.read() as conn:
+        return await analytics.task_types(conn, principal, window, limit)
+
+
+@_both("/trends")
+async def analytics_trends(
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    period: PeriodQ = None,
+    start: StartQ = None,
+    end: EndQ = None,
+    bucket: Bucket = "day",
+) -> dict[str, Any]:
+    analytics = _analytics(services)
+    window = analytics.window(period, start, end)
+    async with services.db.read() as conn:
+        return await analytics.trends(conn, principal, window, bucket)
+
+
+@_both("/export")
+async def analytics_export(
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    format: ExportFormat = "csv",
+    report: Report = "summary",
+    period: PeriodQ = None,
+    start: StartQ = None,
+    end: EndQ = None,
+    bucket: Bucket = "day",
+    limit: LimitQ = 10_000,
+) -> StreamingResponse:
+    analytics = _analytics(services)
+    window = analytics.window(period, start, end)
+    body = analytics.export(principal, window, report, format, bucket=bucket, limit=limit)
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
+    filename = f"ains-{report}-{window.period}.{format}"
+    return StreamingResponse(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
