@@ -86,12 +86,14 @@ class AnalyticsService:
         self, conn: AsyncConnection, principal: Principal, window: Window
     ) -> dict[str, Any]:
         where = repo.filters(window, scope_of(principal))
+        # one scan: per (agent, status) rows fold into the per-agent and the overall figures
         stats = Stats()
-        for row in await repo.by_status(conn, where):
+        rows = await repo.by_key(conn, where, repo.agent_key())
+        for row in rows:
             stats.add(row)
-        p50, p95 = await repo.percentiles(conn, where, (0.5, 0.95), stats.exec_n)
-        agents = _fold(await repo.by_key(conn, where, repo.agent_key()))
+        agents = _fold(rows)
         agents.pop(None, None)  # never assigned
+        p50, p95 = await repo.percentiles(conn, where, (0.5, 0.95), stats.exec_n)
         top = [
             {
                 "agent_id": a["agent_id"],

@@ -108,6 +108,26 @@ tasks = sa.Table(
         sqlite_where=sa.text("status = 'RETRY_SCHEDULED'"),
         postgresql_where=sa.text("status = 'RETRY_SCHEDULED'"),
     ),
+    # analytics (0004): index-only aggregates by created_at, percentile walks on SQLite
+    sa.Index(
+        "idx_tasks_analytics",
+        "created_at",
+        "status",
+        "assigned_agent_id",
+        "task_type",
+        "client_id",
+        "execution_ms",
+        "cost",
+        "quality_score",
+    ),
+    sa.Index(
+        "idx_tasks_execution",
+        "status",
+        "execution_ms",
+        "created_at",
+        "client_id",
+        "assigned_agent_id",
+    ),
     sa.Index("idx_tasks_completed_at", "completed_at"),
     sa.Index(
         "idx_tasks_dead_letter",
