@@ -24,6 +24,7 @@ from ains_agent._execution import (
 )
 from ains_agent._reporter import TRANSIENT, ReportBatcher
 from ains_agent._stats import AgentStats
+from ains_agent._stream import CancellationStream
 from ains_client import (
     AinsError,
     AsyncClient,
@@ -46,7 +47,10 @@ class Agent:
     """An AINS agent: decorate handlers with `@agent.handler("capability")`, then `run()`.
 
     The capabilities registered are the handlers' names. With `agent_id` and `api_key` given,
-    an existing registration is reused. `transport` is an httpx async transport (tests).
+    an existing registration is reused. With `stream_cancellations` (the default) the agent also
+    follows the server's event stream and stops a cancelled (or timed-out) task's handler at
+    once; the heartbeat still tells it every `heartbeat_interval` as a fallback. `transport` is
+    an httpx async transport (tests).
     """
 
     def __init__(
@@ -66,6 +70,7 @@ class Agent:
         metadata: JSONObject | None = None,
         on_ready: Callable[[str], None] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        stream_cancellations: bool = True,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -79,6 +84,7 @@ class Agent:
         self.report_flush_interval = report_flush_interval
         self.metadata = dict(metadata or {})
         self.on_ready = on_ready
+        self.stream_cancellations = stream_cancellations
         self.stats = AgentStats()
         self._agent_id = agent_id
         self._reuse = agent_id is not None and bool(api_key or os.environ.get("AINS_API_KEY"))
@@ -92,6 +98,7 @@ class Agent:
         self._slot_freed: asyncio.Event | None = None
         self._client: AsyncClient | None = None
         self._reporter: ReportBatcher | None = None
+        self._stream: CancellationStream | None = None
 
     # -- configuration ------------------------------------------------------------------------
 
@@ -165,14 +172,21 @@ class Agent:
             flush_interval=self.report_flush_interval, on_rejected=self._on_rejected,
         )  # fmt: skip
         self._reporter.start()
-        heartbeat = asyncio.create_task(self._heartbeat_loop(client))
+        background = [asyncio.create_task(self._heartbeat_loop(client))]
+        if self.stream_cancellations:
+            self._stream = CancellationStream(
+                client.base_url, lambda: client.api_key, self._on_stream_event,
+                transport=self._transport,
+            )  # fmt: skip
+            background.append(asyncio.create_task(self._stream.run()))
         try:
             await self._claim_loop(client)
         finally:
             await self._drain()
             await self._reporter.close()
-            heartbeat.cancel()
-            await asyncio.gather(heartbeat, return_exceptions=True)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
 
     def _install_signals(self) -> list[signal.Signals]:
         assert self._loop is not None
@@ -291,12 +305,28 @@ class Agent:
             for task_id in answer.get("cancel_task_ids") or []:
                 self.cancel_task(str(task_id))
 
-    def cancel_task(self, task_id: str) -> bool:
+    def _on_stream_event(self, message: JSONObject) -> None:
+        """A `task.cancelled` / `task.timed_out` event from the stream: stop that handler if it
+        runs here (a time-out only for the attempt it ended)."""
+        data = message.get("data")
+        details: JSONObject = data if isinstance(data, dict) else {}
+        task_id = message.get("task_id") or details.get("task_id")
+        execution = self._running.get(str(task_id)) if task_id else None
+        if execution is None:
+            return
+        kind = message.get("type") or message.get("event")
+        attempt_id = details.get("attempt_id")
+        if kind == "task.timed_out" and attempt_id != execution.ctx.attempt_id:
+            return
+        if kind in ("task.cancelled", "task.timed_out"):
+            self.cancel_task(execution.task_id, via=f"stream: {kind}")
+
+    def cancel_task(self, task_id: str, *, via: str = "heartbeat") -> bool:
         """Cancel a task in flight (as the server asked): its handler stops, nothing is reported."""
         execution = self._running.get(task_id)
         if execution is None or not execution.cancel("server"):
             return False
-        log.info("task %s cancelled by the server", task_id)
+        log.info("task %s cancelled by the server (%s)", task_id, via)
         self.stats.cancelled += 1
         return True
 
@@ -389,7 +419,7 @@ class Agent:
             answer = await self._client.agents.task_heartbeat(ctx.task_id, ctx.attempt_id, data)
         except Conflict:
             log.info("task %s no longer ours (409); cancelling its handler", ctx.task_id)
-            self.cancel_task(ctx.task_id)
+            self.cancel_task(ctx.task_id, via="task heartbeat: 409")
             return
         except AinsError as exc:
             log.warning("task heartbeat for %s failed: %s", ctx.task_id, exc.message)
@@ -397,7 +427,7 @@ class Agent:
         if answer.get("lease_expires_at"):
             ctx.lease_expires_at = str(answer["lease_expires_at"])
         if answer.get("cancel_requested"):
-            self.cancel_task(ctx.task_id)
+            self.cancel_task(ctx.task_id, via="task heartbeat")
 
     async def _drain(self) -> None:
         """Wait for every task in flight to finish and be queued for reporting."""

@@ -69,6 +69,9 @@ def may_see(principal: Principal, ev: Mapping[str, Any], task: Mapping[str, Any]
     if principal.is_admin:
         return True
     if ev.get("task_id"):
+        if principal.role == "agent" and ev.get("agent_id") == principal.principal_id:
+            return True  # the agent the task was assigned to when it happened (its row may
+            # no longer say so: a timed-out attempt put back in the queue is unassigned)
         return task is not None and can_view_task(principal, task)
     if ev.get("agent_id") and str(ev["event_type"]).startswith("agent."):
         return principal.role == "agent" and principal.principal_id == ev["agent_id"]
