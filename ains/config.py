@@ -15,7 +15,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AINS_", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
-    redis_url: str | None = None
+    redis_url: str | None = None  # reserved for the routing cache; the server runs without it
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -29,17 +29,15 @@ class Settings(BaseSettings):
     max_page_size: int = Field(500, ge=1)
     max_wait_seconds: float = Field(30.0, ge=0)
 
-    # Queue fairness: a waiting task gains one priority level per `aging_interval` seconds,
-    # up to `aging_max_boost` levels; 0 disables aging.
+    # Queue fairness: a waiting task gains one priority level per `aging_interval` seconds;
+    # 0 disables aging (strict priority).
     aging_interval: float = Field(60.0, ge=0)
-    aging_max_boost: int = Field(5, ge=0)
     # A task whose deadline is nearer than this many seconds is escalated to priority 10.
     deadline_escalation_seconds: float = Field(60.0, ge=0)
     # Default timeout per task type, as JSON: {"translate": 30}.
     task_type_timeouts: dict[str, float] = {}
 
     idempotency_ttl_seconds: float = Field(86_400.0, gt=0)
-    retention_days: float = Field(7.0, gt=0)
     # a schedule's due time later than this is a missed run (missed_run_policy decides)
     schedule_misfire_grace_seconds: float = Field(60.0, ge=0)
 
@@ -51,8 +49,6 @@ class Settings(BaseSettings):
     jwt_secret: str | None = None
     jwt_public_key: str | None = None
     jwt_algorithm: str = "HS256"
-
-    rate_limit_per_second: float = Field(0.0, ge=0)  # per principal; 0 = unlimited
 
     @cached_property
     def is_sqlite(self) -> bool:

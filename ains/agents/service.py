@@ -146,12 +146,9 @@ class AgentService:
         self.authorize_self(principal, agent_id)
         now = self.clock()
         row = await self.get_row(tx.conn, agent_id)
-        await tx.conn.execute(
-            sa.update(agents)
-            .where(A.agent_id == agent_id)
-            .values(online=True, last_heartbeat_at=now)
-        )
-        # a heartbeat keeps the leases of every task the agent has received
+        # A heartbeat keeps the leases of every task the agent has received. Task rows are
+        # locked before the agent row, the order every transaction uses (reports lock their
+        # tasks, then the agent), so the two can never deadlock.
         await tx.conn.execute(
             sa.update(tasks)
             .where(
@@ -160,6 +157,11 @@ class AgentService:
                 tasks.c.delivered_at.is_not(None),
             )
             .values(lease_expires_at=now + timedelta(seconds=self.settings.lease_seconds))
+        )
+        await tx.conn.execute(
+            sa.update(agents)
+            .where(A.agent_id == agent_id)
+            .values(online=True, last_heartbeat_at=now)
         )
         if not row.online:
             await add_events(

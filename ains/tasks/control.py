@@ -267,25 +267,36 @@ class TaskControl:
 
     async def mark_offline_agents(self, tx: Tx, now: datetime) -> int:
         cutoff = now - timedelta(seconds=self.settings.agent_offline_after)
-        stmt = sa.select(agents.c.agent_id).where(
-            agents.c.online.is_(True), agents.c.last_heartbeat_at <= cutoff
-        )
-        if tx.conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        silent = [r.agent_id for r in await tx.conn.execute(stmt)]
+        silent = [
+            r.agent_id
+            for r in await tx.conn.execute(
+                sa.select(agents.c.agent_id).where(
+                    agents.c.online.is_(True), agents.c.last_heartbeat_at <= cutoff
+                )
+            )
+        ]
         if not silent:
             return 0
-        await tx.conn.execute(
-            sa.update(agents)
-            .where(agents.c.agent_id.in_(silent))
-            .values(online=False, updated_at=now)
-        )
+        # tasks first, then agents: the lock order of every other transaction
         await self.release_agent_tasks(tx, silent, now, reason="agent offline")
+        gone = [
+            r.agent_id
+            for r in await tx.conn.execute(
+                sa.update(agents)
+                .where(
+                    agents.c.agent_id.in_(silent),
+                    agents.c.online.is_(True),
+                    agents.c.last_heartbeat_at <= cutoff,
+                )
+                .values(online=False, updated_at=now)
+                .returning(agents.c.agent_id)
+            )
+        ]
         await add_events(
             tx.conn,
             [
                 event("agent.offline", now, agent_id=a, actor="system", reason="missed heartbeats")
-                for a in silent
+                for a in gone
             ],
         )
         return len(silent)
@@ -293,13 +304,14 @@ class TaskControl:
     async def release_agent_tasks(
         self, tx: Tx, agent_ids: list[str], now: datetime, *, reason: str
     ) -> None:
-        rows = list(
-            await tx.conn.execute(
-                sa.select(tasks).where(
-                    T.assigned_agent_id.in_(agent_ids), T.status.in_(HELD_STATES)
-                )
-            )
+        stmt = (
+            sa.select(tasks)
+            .where(T.assigned_agent_id.in_(agent_ids), T.status.in_(HELD_STATES))
+            .order_by(T.task_id)
         )
+        if tx.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        rows = list(await tx.conn.execute(stmt))
         s = Settlement(now)
         for row in rows:
             await self.release_held(tx, s, row, reason=reason)

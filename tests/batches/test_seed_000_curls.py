@@ -14,6 +14,8 @@ import pytest
 
 from tests.support.server import ServerProcess, drop_pg_database, fresh_database_url
 
+pytestmark = pytest.mark.serial  # binds port 8000, as the seeds' curls do
+
 TASK1_SUBMIT = """curl -X POST http://localhost:8000/aitp/tasks/batch \\
   -H "Content-Type: application/json" \\
   -d '{

@@ -34,7 +34,9 @@ def test_higher_trust_agent_gets_the_task(api: httpx.Client, server: Any, uid: s
     assert get_task(api, task["task_id"])["assigned_agent_id"] == high["agent_id"]
 
 
-def test_fifth_task_goes_to_another_agent_under_the_80_percent_rule(api: httpx.Client, uid: str) -> None:
+def test_fifth_task_goes_to_another_agent_under_the_80_percent_rule(
+    api: httpx.Client, uid: str
+) -> None:
     capability = f"load-{uid}:v1"
     high = register_agent(api, capability, max_concurrency=5, trust=0.9, name="high")
     low = register_agent(api, capability, max_concurrency=5, trust=0.3, name="low")
@@ -58,7 +60,10 @@ def test_agents_are_never_given_more_than_max_concurrency(api: httpx.Client, uid
     assert statuses.count("PENDING") == 3
     # finishing one frees one slot, which is refilled at once
     done = claimed[0]
-    api.post(f"/aitp/tasks/{done['task_id']}/complete", json={"attempt_id": done["attempt_id"], "result_data": 1})
+    api.post(
+        f"/aitp/tasks/{done['task_id']}/complete",
+        json={"attempt_id": done["attempt_id"], "result_data": 1},
+    )
     more = claim(api, agent["agent_id"], max_tasks=10, wait=3)
     assert len(more) == 1
 
@@ -66,7 +71,9 @@ def test_agents_are_never_given_more_than_max_concurrency(api: httpx.Client, uid
 def test_quarantined_agent_gets_nothing(api: httpx.Client, uid: str) -> None:
     capability = f"quar-{uid}:v1"
     agent = register_agent(api, capability)
-    r = api.patch(f"/ains/agents/{agent['agent_id']}", json={"status": "QUARANTINED", "reason": "suspicious"})
+    r = api.patch(
+        f"/ains/agents/{agent['agent_id']}", json={"status": "QUARANTINED", "reason": "suspicious"}
+    )
     assert r.json()["status"] == "QUARANTINED"
     task = submit(api, capability)
     assert claim(api, agent["agent_id"], wait=1) == []
@@ -76,7 +83,10 @@ def test_quarantined_agent_gets_nothing(api: httpx.Client, uid: str) -> None:
 
 
 def test_silent_agent_loses_its_task_to_another(backend: str, tmp_path: Path, uid: str) -> None:
-    with running_server(backend, tmp_path, AINS_AGENT_OFFLINE_AFTER="1.5") as server, server.client() as api:
+    with (
+        running_server(backend, tmp_path, AINS_AGENT_OFFLINE_AFTER="1.5") as server,
+        server.client() as api,
+    ):
         capability = f"lost-{uid}:v1"
         silent = register_agent(api, capability, trust=0.9, name="silent")
         task = submit(api, capability)

@@ -14,16 +14,31 @@ from tests.support.server import ROOT, fresh_database_url, running_server
 
 
 def _key(api: httpx.Client, role: str, principal_id: str, team: str | None = None) -> str:
-    r = api.post("/ains/keys", json={"role": role, "principal_id": principal_id, "name": principal_id, "team": team})
+    r = api.post(
+        "/ains/keys",
+        json={"role": role, "principal_id": principal_id, "name": principal_id, "team": team},
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["api_key"])
 
 
-def test_refuses_to_listen_beyond_loopback_without_an_admin_key(backend: str, tmp_path: Path) -> None:
+def test_refuses_to_listen_beyond_loopback_without_an_admin_key(
+    backend: str, tmp_path: Path
+) -> None:
     url = fresh_database_url(backend, tmp_path)
-    env = {"AINS_DATABASE_URL": url, "AINS_HOST": "0.0.0.0", "AINS_PORT": "0", "PATH": "/usr/bin:/bin"}
+    env = {
+        "AINS_DATABASE_URL": url,
+        "AINS_HOST": "0.0.0.0",
+        "AINS_PORT": "0",
+        "PATH": "/usr/bin:/bin",
+    }
     out = subprocess.run(
-        [sys.executable, "-m", "ains.cli", "serve"], env=env, cwd=ROOT, capture_output=True, timeout=60, text=True
+        [sys.executable, "-m", "ains.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+        text=True,
     )
     assert out.returncode == 2
     assert "ains keys create --role admin" in out.stderr
@@ -32,7 +47,17 @@ def test_refuses_to_listen_beyond_loopback_without_an_admin_key(backend: str, tm
 def test_keys_cli_prints_the_key_alone_on_its_last_line(backend: str, tmp_path: Path) -> None:
     url = fresh_database_url(backend, tmp_path)
     out = subprocess.run(
-        [sys.executable, "-m", "ains.cli", "keys", "create", "--role", "client", "--principal-id", "c9"],
+        [
+            sys.executable,
+            "-m",
+            "ains.cli",
+            "keys",
+            "create",
+            "--role",
+            "client",
+            "--principal-id",
+            "c9",
+        ],
         env={"AINS_DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
         cwd=ROOT,
         capture_output=True,
@@ -64,10 +89,15 @@ def test_private_task_is_invisible_to_another_client_and_public_is_read_only(
             assert b.get(f"/aitp/tasks/{team['task_id']}").status_code == 404
             assert c.get(f"/aitp/tasks/{team['task_id']}").status_code == 200
             assert b.get(f"/aitp/tasks/{shared['task_id']}").status_code == 200
-            listed = {t["task_id"] for t in b.get("/aitp/tasks", params={"limit": 100}).json()["items"]}
+            listed = {
+                t["task_id"] for t in b.get("/aitp/tasks", params={"limit": 100}).json()["items"]
+            }
             assert listed == {public["task_id"], shared["task_id"]}
             # a client may not submit in another client's name
-            r = b.post("/aitp/tasks", json={"client_id": "alice", "task_type": "t", "capability_required": "x:v1"})
+            r = b.post(
+                "/aitp/tasks",
+                json={"client_id": "alice", "task_type": "t", "capability_required": "x:v1"},
+            )
             assert r.status_code == 403
             assert a.get(f"/aitp/tasks/{private['task_id']}").status_code == 200
         # with an admin key in place, anonymous requests are refused, wrong keys are 401
@@ -92,13 +122,24 @@ def test_private_task_is_invisible_to_another_client_and_public_is_read_only(
     [
         ({"task_type": "t", "capability_required": "c", "priority": 11}, "priority"),
         ({"task_type": "t"}, "capability_required"),
-        ({"task_type": "t", "capability_required": "c", "retry_policy": {"strategy": "random"}}, "retry_policy.strategy"),
-        ({"task_type": "t", "capability_required": "c", "deadline": "2030-01-01T00:00:00"}, "deadline"),
-        ({"task_type": "t", "capability_required": "c", "depends_on": ["task_missing"]}, "depends_on[0]"),
+        (
+            {"task_type": "t", "capability_required": "c", "retry_policy": {"strategy": "random"}},
+            "retry_policy.strategy",
+        ),
+        (
+            {"task_type": "t", "capability_required": "c", "deadline": "2030-01-01T00:00:00"},
+            "deadline",
+        ),
+        (
+            {"task_type": "t", "capability_required": "c", "depends_on": ["task_missing"]},
+            "depends_on[0]",
+        ),
         ({"task_type": "t", "capability_required": "c", "surprise": 1}, "surprise"),
     ],
 )
-def test_bad_input_is_a_problem_naming_the_field(api: httpx.Client, body: dict[str, object], field: str) -> None:
+def test_bad_input_is_a_problem_naming_the_field(
+    api: httpx.Client, body: dict[str, object], field: str
+) -> None:
     r = api.post("/aitp/tasks", json=body)
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
@@ -111,7 +152,9 @@ def test_malformed_requests_never_500(api: httpx.Client) -> None:
     cases = [
         api.post("/aitp/tasks", content=b"{not json", headers={"content-type": "application/json"}),
         api.post("/aitp/tasks", content=b"[]", headers={"content-type": "application/json"}),
-        api.post("/aitp/tasks", content=b"x" * 2_000_000, headers={"content-type": "application/json"}),
+        api.post(
+            "/aitp/tasks", content=b"x" * 2_000_000, headers={"content-type": "application/json"}
+        ),
         api.get("/aitp/tasks", params={"limit": 100000}),
         api.get("/aitp/tasks", params={"cursor": "%%%"}),
         api.get("/aitp/tasks", params={"status": "NOPE"}),

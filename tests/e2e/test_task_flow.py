@@ -26,8 +26,13 @@ def test_happy_path_completes_stores_result_and_raises_trust(
         agent.stop()
     assert done["status"] == "COMPLETED", agent.log()
     assert done["result_data"] == {"text": "HELLO"}
-    assert [h["to_status"] for h in done["history"]][:3] == ["PENDING", "ASSIGNED", "COMPLETED"] or (
-        [h["to_status"] for h in done["history"]][:4] == ["PENDING", "ASSIGNED", "RUNNING", "COMPLETED"]
+    assert [h["to_status"] for h in done["history"]][:3] == [
+        "PENDING",
+        "ASSIGNED",
+        "COMPLETED",
+    ] or (
+        [h["to_status"] for h in done["history"]][:4]
+        == ["PENDING", "ASSIGNED", "RUNNING", "COMPLETED"]
     )
     result = api.get(f"/aitp/tasks/{task['task_id']}/result").json()
     assert result["result_data"] == {"text": "HELLO"}
@@ -106,7 +111,8 @@ def test_stale_report_is_refused_and_changes_nothing(api: httpx.Client, uid: str
     task = submit(api, capability)
     [claimed] = claim(api, agent["agent_id"], wait=5)
     stale = api.post(
-        f"/aitp/tasks/{task['task_id']}/complete", json={"attempt_id": "att_wrong", "result_data": {"x": 1}}
+        f"/aitp/tasks/{task['task_id']}/complete",
+        json={"attempt_id": "att_wrong", "result_data": {"x": 1}},
     )
     assert stale.status_code == 409
     assert stale.headers["content-type"].startswith("application/problem+json")
@@ -122,7 +128,8 @@ def test_stale_report_is_refused_and_changes_nothing(api: httpx.Client, uid: str
     )
     assert again.status_code == 200
     late_fail = api.post(
-        f"/aitp/tasks/{task['task_id']}/fail", json={"attempt_id": claimed["attempt_id"], "error": "late"}
+        f"/aitp/tasks/{task['task_id']}/fail",
+        json={"attempt_id": claimed["attempt_id"], "error": "late"},
     )
     assert late_fail.status_code == 409
     final = get_task(api, task["task_id"])
@@ -137,7 +144,9 @@ def test_start_progress_and_bulk_reports(api: httpx.Client, uid: str) -> None:
     claimed = wait_for(lambda: claim(api, agent["agent_id"], max_tasks=10, wait=2), message="claim")
     assert {c["task_id"] for c in claimed} <= set(ids)
     first = claimed[0]
-    started = api.post(f"/aitp/tasks/{first['task_id']}/start", json={"attempt_id": first["attempt_id"]})
+    started = api.post(
+        f"/aitp/tasks/{first['task_id']}/start", json={"attempt_id": first["attempt_id"]}
+    )
     assert started.json()["status"] == "RUNNING"
     beat = api.post(
         f"/aitp/tasks/{first['task_id']}/heartbeat",
@@ -145,10 +154,17 @@ def test_start_progress_and_bulk_reports(api: httpx.Client, uid: str) -> None:
     ).json()
     assert beat["cancel_requested"] is False and beat["lease_expires_at"]
     reports = [
-        {"task_id": c["task_id"], "attempt_id": c["attempt_id"], "outcome": "complete", "result_data": {"n": i}}
+        {
+            "task_id": c["task_id"],
+            "attempt_id": c["attempt_id"],
+            "outcome": "complete",
+            "result_data": {"n": i},
+        }
         for i, c in enumerate(claimed)
     ]
-    reports.append({"task_id": claimed[0]["task_id"], "attempt_id": "att_bogus", "outcome": "complete"})
+    reports.append(
+        {"task_id": claimed[0]["task_id"], "attempt_id": "att_bogus", "outcome": "complete"}
+    )
     r = api.post(f"/aitp/agents/{agent['agent_id']}/reports", json={"reports": reports})
     results = r.json()["results"]
     assert [x["ok"] for x in results] == [True] * len(claimed) + [False]

@@ -91,6 +91,7 @@ def _restart_postgres() -> None:
 
 
 @pytest.mark.pg_only
+@pytest.mark.serial  # restarts the machine's PostgreSQL: nothing else may run meanwhile
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=False)
 def test_postgres_restart_under_load_server_recovers_without_restart(
     backend: str, tmp_dir: Path, uid: str

@@ -14,6 +14,8 @@ import pytest
 
 from tests.support.server import ServerProcess, drop_pg_database, fresh_database_url
 
+pytestmark = pytest.mark.serial  # binds port 8000, as the seeds' curls do
+
 SEED = Path("/work/shared/seeds/002_325fe91f8d4ddd97.txt")
 CREATE = """curl -X POST http://localhost:8000/aitp/tasks/schedule \\
   -H "Content-Type: application/json" \\

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +147,7 @@ def test_agent_command_rejects_unknown_handlers() -> None:
 
 
 def test_sigterm_stops_the_agent_with_exit_0() -> None:
-    env = {**os.environ, "AINS_URL": "http://127.0.0.1:9", "AINS_LOG_LEVEL": "error"}
+    env = {**os.environ, "AINS_URL": "http://127.0.0.1:9", "AINS_LOG_LEVEL": "warning"}
     root = Path(__file__).resolve().parents[2]
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     proc = subprocess.Popen(
@@ -156,7 +155,10 @@ def test_sigterm_stops_the_agent_with_exit_0() -> None:
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        time.sleep(1.0)  # registering against a closed port: retrying with backoff
+        # its first "cannot register" warning means the signal handlers are installed
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert "cannot register" in first, first
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=10)
     finally:

@@ -12,7 +12,12 @@ TERMINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"}
 
 
 def register_agent(
-    api: httpx.Client, capability: str, *, max_concurrency: int = 1, trust: float | None = None, name: str = "agent"
+    api: httpx.Client,
+    capability: str,
+    *,
+    max_concurrency: int = 1,
+    trust: float | None = None,
+    name: str = "agent",
 ) -> dict[str, Any]:
     r = api.post(
         "/ains/agents",
@@ -21,21 +26,32 @@ def register_agent(
     assert r.status_code == 201, r.text
     agent = r.json()
     if trust is not None:
-        p = api.patch(f"/ains/agents/{agent['agent_id']}", json={"trust_score": trust, "reason": "test"})
+        p = api.patch(
+            f"/ains/agents/{agent['agent_id']}", json={"trust_score": trust, "reason": "test"}
+        )
         assert p.status_code == 200, p.text
     return dict(agent)
 
 
 def submit(api: httpx.Client, capability: str, **fields: Any) -> dict[str, Any]:
-    body = {"client_id": "c1", "task_type": "t", "capability_required": capability, "input_data": {}}
+    body = {
+        "client_id": "c1",
+        "task_type": "t",
+        "capability_required": capability,
+        "input_data": {},
+    }
     body.update(fields)
     r = api.post("/aitp/tasks", json=body)
     assert r.status_code == 201, r.text
     return dict(r.json())
 
 
-def claim(api: httpx.Client, agent_id: str, max_tasks: int = 1, wait: float = 0) -> list[dict[str, Any]]:
-    r = api.post(f"/aitp/agents/{agent_id}/claim", json={"max_tasks": max_tasks, "wait_seconds": wait})
+def claim(
+    api: httpx.Client, agent_id: str, max_tasks: int = 1, wait: float = 0
+) -> list[dict[str, Any]]:
+    r = api.post(
+        f"/aitp/agents/{agent_id}/claim", json={"max_tasks": max_tasks, "wait_seconds": wait}
+    )
     assert r.status_code == 200, r.text
     return list(r.json()["tasks"])
 
@@ -46,7 +62,9 @@ def get_task(api: httpx.Client, task_id: str) -> dict[str, Any]:
     return dict(r.json())
 
 
-def wait_status(api: httpx.Client, task_id: str, statuses: set[str] | str, timeout: float = 20) -> dict[str, Any]:
+def wait_status(
+    api: httpx.Client, task_id: str, statuses: set[str] | str, timeout: float = 20
+) -> dict[str, Any]:
     wanted = {statuses} if isinstance(statuses, str) else statuses
     return dict(
         wait_for(

@@ -111,7 +111,7 @@ class ServerProcess:
             self.wait_ready()
         return self
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc is not None
@@ -187,7 +187,9 @@ class AgentProcess:
             self.proc.wait()
 
 
-def wait_for(predicate: Any, timeout: float = 20.0, interval: float = 0.05, message: str = "") -> Any:
+def wait_for(
+    predicate: Any, timeout: float = 20.0, interval: float = 0.05, message: str = ""
+) -> Any:
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
