@@ -20,6 +20,7 @@ from ains.events.bus import Bus
 from ains.events.repository import add_events, event, task_history
 from ains.exceptions import AinsError, Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from ains.models import idempotency_keys, tasks
+from ains.queue import ordering
 from ains.queue.fairness import stamp_fair_keys
 from ains.security.crypto import KeyRing
 from ains.security.principals import Principal, can_change_task, can_view_task
@@ -30,7 +31,6 @@ from ains.tasks.states import ACTIVE, TERMINAL, TaskStatus
 from ains.tasks.views import task_view
 
 T = tasks.c
-STRICT_PRIORITY_WEIGHT = 1e7  # seconds per priority level when aging is off: never overtaken
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,8 @@ class TaskService:
     # --- queue order ---------------------------------------------------------------------
 
     def queue_key(self, priority: int, queued_at: datetime) -> float:
-        """Lower runs first. One priority level is worth `aging_interval` seconds of waiting,
-        so a waiting task overtakes newer higher-priority ones at that rate."""
-        weight = self.settings.aging_interval or STRICT_PRIORITY_WEIGHT
-        return queued_at.timestamp() - priority * weight
+        """Lower runs first; see `ains.queue.ordering` for aging and fairness."""
+        return ordering.queue_key(priority, queued_at.timestamp(), self.settings.aging_interval)
 
     # --- submit ----------------------------------------------------------------------------
 
@@ -400,14 +398,16 @@ class TaskService:
         if row.status in TERMINAL:
             raise Conflict(f"task {task_id} is {row.status}; its priority can no longer change")
         now = self.clock()
-        queued_at = row.queued_at or now
+        # keep the task's place among its client's tasks (its virtual start), change its level
+        aging = self.settings.aging_interval
+        start = ordering.virtual_start(row.priority, row.queue_key, aging)
         updated = await repo.update_guarded(
             tx.conn,
             task_id,
             statuses=[s.value for s in ACTIVE],
             values={
                 "priority": priority,
-                "queue_key": self.queue_key(priority, queued_at),
+                "queue_key": ordering.queue_key(priority, start, aging),
                 "updated_at": now,
             },
         )
