@@ -13,7 +13,7 @@ from ains.db.engine import Database
 from ains.events.bus import Bus
 from ains.models import tasks
 from ains.tasks.execution import ROUTE_BATCH, ExecutionService
-from ains.tasks.states import TaskStatus
+from ains.tasks.repository import IS_PENDING
 
 log = logging.getLogger(__name__)
 SAFETY_NET_SECONDS = 5.0
@@ -38,9 +38,7 @@ class Dispatcher:
     async def _pending_capabilities(self) -> set[str]:
         async with self.db.read() as conn:
             rows = await conn.execute(
-                sa.select(tasks.c.capability_required)
-                .where(tasks.c.status == TaskStatus.PENDING)
-                .distinct()
+                sa.select(tasks.c.capability_required).where(IS_PENDING).distinct()
             )
             return {r.capability_required for r in rows}
 

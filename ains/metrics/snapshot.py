@@ -9,11 +9,11 @@ import sqlalchemy as sa
 from ains.db.engine import Database
 from ains.metrics.state import StateSnapshot
 from ains.models import agents, tasks
-from ains.tasks.states import TaskStatus
+from ains.tasks.repository import IS_PENDING
 
 
 async def take_snapshot(db: Database, now: datetime, offline_after: float) -> StateSnapshot:
-    pending = tasks.c.status == TaskStatus.PENDING
+    pending = IS_PENDING
     async with db.read() as conn:
         by_priority = dict(
             (r[0], r[1])

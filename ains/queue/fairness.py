@@ -1,5 +1,5 @@
-"""Stamping new PENDING tasks with fair queue keys (see `ains.queue.ordering`): two grouped
-queries per submission, whatever the number of tasks or lanes."""
+"""Stamping new PENDING tasks with fair queue keys (see `ains.queue.ordering`): one statement
+of index probes per submission, whatever the number of tasks, lanes or queued tasks."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.models import tasks
 from ains.queue.ordering import fair_starts, queue_key, virtual_start
+from ains.tasks.repository import IS_PENDING
 from ains.tasks.states import TaskStatus
 
 T = tasks.c
@@ -28,26 +29,24 @@ async def stamp_fair_keys(
             lanes[(row["capability_required"], row["priority"], row["client_id"])].append(row)
     if not lanes:
         return
-    pairs = sorted({(cap, prio) for cap, prio, _ in lanes})
-    lane = sa.tuple_(T.capability_required, T.priority)
-    pending = [T.status == TaskStatus.PENDING, lane.in_(pairs)]
-    heads = {
-        (r[0], r[1]): r[2]
-        for r in await conn.execute(
-            sa.select(T.capability_required, T.priority, sa.func.min(T.queue_key))
-            .where(*pending)
-            .group_by(T.capability_required, T.priority)
-        )
-    }
-    clients = sorted({client for _, _, client in lanes})
-    lasts = {
-        (r[0], r[1], r[2]): r[3]
-        for r in await conn.execute(
-            sa.select(T.capability_required, T.priority, T.client_id, sa.func.max(T.queue_key))
-            .where(*pending, T.client_id.in_(clients))
-            .group_by(T.capability_required, T.priority, T.client_id)
-        )
-    }
+    # One round trip of scalar subqueries, each a single index probe (min/max at the end of
+    # idx_tasks_fair_head / idx_tasks_fair_client), however long the queue is.
+    lane_keys = sorted({(cap, prio) for cap, prio, _ in lanes})
+    client_keys = sorted(lanes)
+    columns = [
+        sa.select(sa.func.min(T.queue_key))
+        .where(IS_PENDING, T.capability_required == cap, T.priority == prio)
+        .scalar_subquery()
+        for cap, prio in lane_keys
+    ] + [
+        sa.select(sa.func.max(T.queue_key))
+        .where(IS_PENDING, T.capability_required == cap, T.priority == prio, T.client_id == client)
+        .scalar_subquery()
+        for cap, prio, client in client_keys
+    ]
+    found = list((await conn.execute(sa.select(*columns))).one())
+    heads = dict(zip(lane_keys, found[: len(lane_keys)], strict=True))
+    lasts = dict(zip(client_keys, found[len(lane_keys) :], strict=True))
     ts = now.timestamp()
     for (cap, prio, client), members in lanes.items():
         head, last = heads.get((cap, prio)), lasts.get((cap, prio, client))

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.models import tasks
+from ains.tasks.repository import IS_PENDING
 from ains.tasks.states import TaskStatus
 
 T = tasks.c
@@ -22,9 +23,7 @@ async def depth_by(
     conn: AsyncConnection, column: sa.Column[Any], where: list[sa.ColumnElement[bool]]
 ) -> dict[str, int]:
     rows = await conn.execute(
-        sa.select(column, sa.func.count())
-        .where(T.status == TaskStatus.PENDING, *where)
-        .group_by(column)
+        sa.select(column, sa.func.count()).where(IS_PENDING, *where).group_by(column)
     )
     return {str(key): int(n) for key, n in rows}
 
@@ -36,9 +35,7 @@ async def count(conn: AsyncConnection, *where: sa.ColumnElement[bool]) -> int:
 async def oldest_queued_at(
     conn: AsyncConnection, where: list[sa.ColumnElement[bool]]
 ) -> datetime | None:
-    value = await conn.execute(
-        sa.select(sa.func.min(T.queued_at)).where(T.status == TaskStatus.PENDING, *where)
-    )
+    value = await conn.execute(sa.select(sa.func.min(T.queued_at)).where(IS_PENDING, *where))
     result: datetime | None = value.scalar()
     return result
 

@@ -26,9 +26,12 @@ from ains.tasks.schemas import (
 )
 
 router = APIRouter(tags=["tasks"])
+# The calls made per task (submit, claim, reports): matched first, since route matching is a
+# linear scan. None of their paths can shadow another router's.
+hot_router = APIRouter(tags=["tasks"])
 
 
-@router.post("/aitp/tasks", status_code=201)
+@hot_router.post("/aitp/tasks", status_code=201)
 async def submit_task(
     body: TaskIn,
     request: Request,
@@ -144,7 +147,7 @@ async def set_timeout(
 # --- the agent side ----------------------------------------------------------------------------
 
 
-@router.post("/aitp/agents/{agent_id}/claim")
+@hot_router.post("/aitp/agents/{agent_id}/claim")
 async def claim(
     agent_id: str,
     services: ServicesDep,
@@ -174,7 +177,7 @@ async def claim(
         await services.waiters.wait(agent_id, ev, remaining)
 
 
-@router.post("/aitp/tasks/{task_id}/start")
+@hot_router.post("/aitp/tasks/{task_id}/start")
 async def start_task(
     task_id: str, body: AttemptIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -182,7 +185,7 @@ async def start_task(
         return await services.execution.start(tx, principal, task_id, body.attempt_id)
 
 
-@router.post("/aitp/tasks/{task_id}/heartbeat")
+@hot_router.post("/aitp/tasks/{task_id}/heartbeat")
 async def task_heartbeat(
     task_id: str, body: ProgressIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -192,7 +195,7 @@ async def task_heartbeat(
         )
 
 
-@router.post("/aitp/tasks/{task_id}/complete")
+@hot_router.post("/aitp/tasks/{task_id}/complete")
 async def complete_task(
     task_id: str, body: CompleteIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -208,7 +211,7 @@ async def complete_task(
         return await services.execution.report(tx, principal, report)
 
 
-@router.post("/aitp/tasks/{task_id}/fail")
+@hot_router.post("/aitp/tasks/{task_id}/fail")
 async def fail_task(
     task_id: str, body: FailIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -224,7 +227,7 @@ async def fail_task(
         return await services.execution.report(tx, principal, report)
 
 
-@router.post("/aitp/agents/{agent_id}/reports")
+@hot_router.post("/aitp/agents/{agent_id}/reports")
 async def bulk_reports(
     agent_id: str, body: ReportsIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:

@@ -15,6 +15,12 @@ from ains.tasks.states import HELD, TaskStatus
 
 T = tasks.c
 
+# Inlined, not bound: a planner only uses a partial index (WHERE status = 'PENDING') when the
+# query states the same literal; a bound parameter hides it from SQLite and from PostgreSQL's
+# generic plans.
+IS_PENDING = T.status == sa.literal_column("'PENDING'")
+IS_RETRY_SCHEDULED = T.status == sa.literal_column("'RETRY_SCHEDULED'")
+
 
 async def insert_tasks(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
@@ -181,7 +187,7 @@ async def pending_for_capability(
 ) -> list[Row[Any]]:
     stmt = (
         sa.select(T.task_id, T.client_id, T.priority, T.queue_key, T.queued_at, T.timeout_seconds)
-        .where(T.status == TaskStatus.PENDING, T.capability_required == capability)
+        .where(IS_PENDING, T.capability_required == capability)
         .order_by(T.queue_key)
         .limit(limit)
     )
