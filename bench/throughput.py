@@ -164,7 +164,10 @@ def routing_latency(server: ServerProcess, samples: int) -> tuple[float, float]:
 
 def run(backend: str, args: argparse.Namespace) -> dict[str, float]:
     url = fresh_database_url(backend, Path(tempfile.mkdtemp()))
-    server = ServerProcess(url, env={"AINS_LOG_LEVEL": "warning"}).start()
+    workers = args.pg_workers if backend == "postgresql" else 1
+    server = ServerProcess(
+        url, env={"AINS_LOG_LEVEL": "warning", "AINS_WORKERS": str(workers)}
+    ).start()
     try:
         figures = {"submit_per_s": single_submissions(server, args.seconds, args.connections)}
         figures["e2e_per_s"] = end_to_end(server, args.tasks, args.agents, args.agent_concurrency)
@@ -188,6 +191,7 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=2)
     parser.add_argument("--agent-concurrency", type=int, default=200)
     parser.add_argument("--routing-samples", type=int, default=300)
+    parser.add_argument("--pg-workers", type=int, default=2, help="server processes on PostgreSQL")
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     print(f"{'backend':<12}{'submit/s':>10}{'e2e/s':>10}{'route p50 ms':>14}{'route p99 ms':>14}")
