@@ -244,7 +244,7 @@ class AsyncTasks:
     async def wait(
         self,
         task_id: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - the same signature as the sync twin
+        timeout: float | None = None,
         poll_interval: float = 0.5,
     ) -> JSONObject:
         """Poll the task until it is terminal and return it; raise `WaitTimeout` after `timeout`."""

@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.receiver import receiver  # noqa: E402
-from tests.support.server import ServerProcess, wait_for  # noqa: E402
+from tests.support.receiver import receiver
+from tests.support.server import ServerProcess, wait_for
 
 
 def pct(values: list[float], q: float) -> float:
