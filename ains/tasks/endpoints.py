@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 
 from ains.exceptions import Unprocessable
-from ains.http import CurrentPrincipal, ServicesDep, caller, page_limit
+from ains.http import CurrentPrincipal, FastJSONResponse, ServicesDep, caller, page_limit
 from ains.tasks.schemas import (
     AttemptIn,
     CancelIn,
@@ -31,13 +31,14 @@ router = APIRouter(tags=["tasks"])
 hot_router = APIRouter(tags=["tasks"])
 
 
-@hot_router.post("/aitp/tasks", status_code=201)
+# The per-task handlers answer with a ready response: FastAPI would otherwise validate and
+# re-serialise the plain dict through pydantic on every call.
+@hot_router.post("/aitp/tasks", status_code=201, response_model=None)
 async def submit_task(
     body: TaskIn,
     request: Request,
-    response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> dict[str, Any]:
+) -> Response:
     services, principal = await caller(request)
     submitted = None
     if idempotency_key is None:
@@ -46,9 +47,10 @@ async def submit_task(
         async with services.db.transaction() as tx:
             submitted = await services.tasks.submit(tx, principal, body, idempotency_key)
     if submitted.replayed:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
-    return submitted.task
+        return FastJSONResponse(
+            submitted.task, status_code=200, headers={"Idempotent-Replayed": "true"}
+        )
+    return FastJSONResponse(submitted.task, status_code=201)
 
 
 @router.get("/aitp/tasks")
@@ -147,13 +149,13 @@ async def set_timeout(
 # --- the agent side ----------------------------------------------------------------------------
 
 
-@hot_router.post("/aitp/agents/{agent_id}/claim")
+@hot_router.post("/aitp/agents/{agent_id}/claim", response_model=None)
 async def claim(
     agent_id: str,
     services: ServicesDep,
     principal: CurrentPrincipal,
     body: Annotated[ClaimIn | None, Body()] = None,
-) -> dict[str, Any]:
+) -> Response:
     body = body or ClaimIn()
     services.agents.authorize_self(principal, agent_id)
     wait = min(body.wait_seconds, services.settings.max_wait_seconds)
@@ -166,14 +168,14 @@ async def claim(
             capabilities = await services.agents.touch(tx, agent_id)
             tasks = await services.execution.deliver(tx, agent_id, body.max_tasks)
         if tasks:
-            return {"tasks": tasks}
+            return FastJSONResponse({"tasks": tasks})
         if first:
             for capability in capabilities:
                 services.bus.publish("route", capability)
             first = False
         remaining = deadline - loop.time()
         if remaining <= 0:
-            return {"tasks": []}
+            return FastJSONResponse({"tasks": []})
         await services.waiters.wait(agent_id, ev, remaining)
 
 
