@@ -22,14 +22,6 @@ def async_url(url: str) -> str:
     return url
 
 
-def sync_url(url: str) -> str:
-    """The URL Alembic uses (a synchronous driver)."""
-    url = async_url(url)
-    return url.replace("sqlite+aiosqlite:", "sqlite:").replace(
-        "postgresql+asyncpg:", "postgresql+asyncpg:"
-    )
-
-
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 

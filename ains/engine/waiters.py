@@ -37,6 +37,3 @@ class AgentWaiters:
             if not self._waiting[agent_id]:
                 del self._waiting[agent_id]
                 self._events.pop(agent_id, None)
-
-    def is_waiting(self, agent_id: str) -> bool:
-        return agent_id in self._waiting

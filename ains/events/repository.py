@@ -72,20 +72,3 @@ async def task_history(conn: AsyncConnection, task_id: str) -> list[dict[str, An
         }
         for r in rows
     ]
-
-
-async def events_after(
-    conn: AsyncConnection, after_id: int, limit: int = 500
-) -> list[dict[str, Any]]:
-    rows = await conn.execute(
-        sa.select(events)
-        .where(events.c.event_id > after_id)
-        .order_by(events.c.event_id)
-        .limit(limit)
-    )
-    return [dict(r._mapping) for r in rows]
-
-
-async def last_event_id(conn: AsyncConnection) -> int:
-    value = (await conn.execute(sa.select(sa.func.max(events.c.event_id)))).scalar()
-    return int(value or 0)

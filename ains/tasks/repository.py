@@ -19,7 +19,11 @@ T = tasks.c
 # query states the same literal; a bound parameter hides it from SQLite and from PostgreSQL's
 # generic plans.
 IS_PENDING = T.status == sa.literal_column("'PENDING'")
-IS_RETRY_SCHEDULED = T.status == sa.literal_column("'RETRY_SCHEDULED'")
+
+
+def status_in(statuses: Iterable[str]) -> sa.ColumnElement[bool]:
+    """`status IN (...)` with the (internal, fixed) state names inlined, for the same reason."""
+    return T.status.in_([sa.literal_column(f"'{TaskStatus(s).value}'") for s in statuses])
 
 
 async def insert_tasks(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
@@ -286,12 +290,7 @@ async def due(
     now: datetime,
     limit: int,
 ) -> list[Row[Any]]:
-    stmt = (
-        sa.select(tasks)
-        .where(column <= now, T.status.in_(list(statuses)))
-        .order_by(column)
-        .limit(limit)
-    )
+    stmt = sa.select(tasks).where(column <= now, status_in(statuses)).order_by(column).limit(limit)
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return list(await conn.execute(stmt))
