@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ains.agents.service import AgentService
+from ains.analytics.rollup import RollupFolder
 from ains.batches.service import BatchService
 from ains.clock import Clock, utcnow
 from ains.config import Settings
@@ -58,6 +59,7 @@ class Services:
     webhooks: WebhookService
     webhook_sender: WebhookSender
     streams: StreamHub
+    rollups: RollupFolder
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def _on_events(self, rows: list[dict[str, Any]]) -> None:
@@ -73,6 +75,7 @@ class Services:
             loop.create_task(self.deadlines.run(), name="deadlines"),
             loop.create_task(self.webhook_sender.run(), name="webhook-sender"),
             loop.create_task(self.streams.run(), name="event-streams"),
+            loop.create_task(self.rollups.run(), name="analytics-rollups"),
         ]
 
     async def stop(self) -> None:
@@ -123,4 +126,5 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         webhooks=webhooks,
         webhook_sender=WebhookSender(db, webhooks, bus, clock, settings.webhook_max_concurrency),
         streams=StreamHub(db, bus),
+        rollups=RollupFolder(db, bus),
     )

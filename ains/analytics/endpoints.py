@@ -57,7 +57,7 @@ async def analytics_summary(
 ) -> dict[str, Any]:
     analytics = _analytics(services)
     window = analytics.window(period, start, end)
-    async with services.db.read() as conn:
+    async with services.db.read(snapshot=True) as conn:
         return await analytics.summary(conn, principal, window)
 
 
@@ -72,7 +72,7 @@ async def analytics_agents(
 ) -> dict[str, Any]:
     analytics = _analytics(services)
     window = analytics.window(period, start, end)
-    async with services.db.read() as conn:
+    async with services.db.read(snapshot=True) as conn:
         return await analytics.agents(conn, principal, window, limit)
 
 
@@ -87,7 +87,7 @@ async def analytics_task_types(
 ) -> dict[str, Any]:
     analytics = _analytics(services)
     window = analytics.window(period, start, end)
-    async with services.db.read() as conn:
+    async with services.db.read(snapshot=True) as conn:
         return await analytics.task_types(conn, principal, window, limit)
 
 
@@ -102,7 +102,7 @@ async def analytics_trends(
 ) -> dict[str, Any]:
     analytics = _analytics(services)
     window = analytics.window(period, start, end)
-    async with services.db.read() as conn:
+    async with services.db.read(snapshot=True) as conn:
         return await analytics.trends(conn, principal, window, bucket)
 
 

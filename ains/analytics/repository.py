@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains.analytics.rollup import MEASURES
 from ains.analytics.schemas import Bucket, Scope, Window
-from ains.models import tasks
+from ains.models import task_rollup_deltas, task_rollups, tasks
+from ains.models.tasks import FINISHED_PREDICATE, LIVE_PREDICATE
 
 T = tasks.c
 Where = Sequence[sa.ColumnElement[bool]]
@@ -41,11 +44,7 @@ RAW_COLUMNS = (
 
 
 def filters(window: Window, scope: Scope) -> list[sa.ColumnElement[bool]]:
-    where: list[sa.ColumnElement[bool]] = []
-    if window.start is not None:
-        where.append(T.created_at >= window.start)
-    if window.end is not None:
-        where.append(T.created_at < window.end)
+    where = _created_in(window.start, window.end)
     if scope.client_id is not None:
         where.append(T.client_id == scope.client_id)
     if scope.agent_id is not None:
@@ -53,7 +52,16 @@ def filters(window: Window, scope: Scope) -> list[sa.ColumnElement[bool]]:
     return where
 
 
-def _measures() -> list[sa.ColumnElement[Any]]:
+def _created_in(start: datetime | None, end: datetime | None) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = []
+    if start is not None:
+        where.append(T.created_at >= start)
+    if end is not None:
+        where.append(T.created_at < end)
+    return where
+
+
+def _task_measures() -> list[sa.ColumnElement[Any]]:
     return [
         T.status,
         sa.func.count().label("n"),
@@ -65,13 +73,146 @@ def _measures() -> list[sa.ColumnElement[Any]]:
     ]
 
 
-async def by_key(conn: AsyncConnection, where: Where, key: sa.ColumnElement[Any]) -> list[Row[Any]]:
-    """Rows of (key, status, measures…); the key column is labelled `key`."""
-    stmt = sa.select(key.label("key"), *_measures()).where(*where).group_by(key, T.status)
-    if len(where) <= 2:  # a time range only (admin): SQLite otherwise prefers an index on
-        # the group key and visits every row; the covering index reads far less
-        stmt = stmt.with_hint(tasks, "INDEXED BY idx_tasks_analytics", "sqlite")
+def _summed_measures(table: sa.Table) -> list[sa.ColumnElement[Any]]:
+    c = table.c
+    return [c.status, *(sa.func.sum(c[m]).label(m) for m in MEASURES)]
+
+
+async def _grouped(
+    conn: AsyncConnection,
+    key: sa.ColumnElement[Any],
+    measures: list[sa.ColumnElement[Any]],
+    where: Where,
+) -> list[Row[Any]]:
+    status = measures[0]
+    stmt = sa.select(key.label("key"), *measures).where(*where).group_by(key, status)
     return list(await conn.execute(stmt))
+
+
+async def by_key(conn: AsyncConnection, where: Where, key: sa.ColumnElement[Any]) -> list[Row[Any]]:
+    """Rows of (key, status, measures…) straight from the tasks table (`where` over tasks)."""
+    return await _grouped(conn, key, _task_measures(), where)
+
+
+# -- the rolled-up path ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """What a rolled-up aggregate groups by: the agent, the task type, or a time bucket."""
+
+    by: Literal["agent", "type", "bucket"]
+    bucket: Bucket = "day"
+
+
+def rollup_dim(grouping: Grouping, scope: Scope) -> str | None:
+    """The rollup dimension answering `grouping` for `scope`; None: read the tasks table."""
+    if scope.client_id is not None:
+        return None  # rollups are not kept per client: a client's own tasks are read directly
+    if scope.agent_id is not None:
+        return "agent" if grouping.by in ("agent", "bucket") else None
+    return {"agent": "agent", "type": "type", "bucket": "all"}[grouping.by]
+
+
+def full_hours(window: Window) -> tuple[datetime | None, datetime | None] | None:
+    """[first, last) whole hours inside the window (open where the window is); None if none."""
+    first = None if window.start is None else _ceil_hour(window.start)
+    last = None if window.end is None else window.end.replace(minute=0, second=0, microsecond=0)
+    if first is not None and last is not None and first >= last:
+        return None
+    return first, last
+
+
+def _ceil_hour(moment: datetime) -> datetime:
+    floor = moment.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(hours=1)
+
+
+async def rolled_up(
+    conn: AsyncConnection, window: Window, scope: Scope, grouping: Grouping, dim: str
+) -> list[Row[Any]]:
+    """Rows of (key, status, measures…) for the window: finished tasks of whole hours from
+    rollups and pending deltas, finished tasks of the partial hours at the edges and every
+    unfinished task from the tasks table. Several rows may share a (key, status)."""
+    dialect = conn.dialect.name
+    rows: list[Row[Any]] = []
+    hours = full_hours(window)
+    agent = scope.agent_id
+    finished = _predicate(FINISHED_PREDICATE)
+    task_key = _task_key(dialect, grouping)
+    task_scope = [] if agent is None else [T.assigned_agent_id == agent]
+    if hours is None:
+        edges: list[list[sa.ColumnElement[bool]]] = [_created_in(window.start, window.end)]
+    else:
+        first, last = hours
+        R, D = task_rollups.c, task_rollup_deltas.c
+        in_hours = _hour_range(R.hour, first, last)
+        if agent is not None:
+            in_hours.append(R.key == agent)
+        rows += await _grouped(
+            conn,
+            _rollup_key(dialect, grouping),
+            _summed_measures(task_rollups),
+            [R.dim == dim, *in_hours],
+        )
+        delta_where = _hour_range(D.hour, first, last)
+        if agent is not None:
+            delta_where.append(D.agent_id == agent)
+        rows += await _grouped(
+            conn, _delta_key(dialect, grouping), _summed_measures(task_rollup_deltas), delta_where
+        )
+        edges = []
+        if window.start is not None and first is not None and window.start < first:
+            edges.append(_created_in(window.start, first))
+        if last is not None and window.end is not None and last < window.end:
+            edges.append(_created_in(last, window.end))
+    for edge in edges:
+        rows += await by_key(conn, [finished, *edge, *task_scope], task_key)
+    live = [_predicate(LIVE_PREDICATE), *_created_in(window.start, window.end), *task_scope]
+    rows += await by_key(conn, live, task_key)
+    return rows
+
+
+def _predicate(sql: str) -> sa.ColumnElement[bool]:
+    """Verbatim SQL, so a partial index with the same predicate applies."""
+    return sa.literal_column(sql, sa.Boolean)
+
+
+def _hour_range(
+    column: sa.ColumnElement[datetime], first: datetime | None, last: datetime | None
+) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = []
+    if first is not None:
+        where.append(column >= first)
+    if last is not None:
+        where.append(column < last)
+    return where
+
+
+def _task_key(dialect: str, grouping: Grouping) -> sa.ColumnElement[Any]:
+    if grouping.by == "agent":
+        return T.assigned_agent_id
+    if grouping.by == "type":
+        return T.task_type
+    return bucket_key(dialect, grouping.bucket, T.created_at)
+
+
+def _rollup_key(dialect: str, grouping: Grouping) -> sa.ColumnElement[Any]:
+    R = task_rollups.c
+    if grouping.by == "agent":
+        return sa.func.nullif(R.key, "")  # '' = never assigned
+    if grouping.by == "type":
+        return R.key
+    return bucket_key(dialect, grouping.bucket, R.hour)
+
+
+def _delta_key(dialect: str, grouping: Grouping) -> sa.ColumnElement[Any]:
+    D = task_rollup_deltas.c
+    if grouping.by == "agent":
+        return D.agent_id
+    if grouping.by == "type":
+        return D.task_type
+    return bucket_key(dialect, grouping.bucket, D.hour)
 
 
 def agent_key() -> sa.ColumnElement[Any]:
@@ -82,12 +223,14 @@ def task_type_key() -> sa.ColumnElement[Any]:
     return T.task_type
 
 
-def bucket_key(dialect: str, bucket: Bucket) -> sa.ColumnElement[Any]:
+def bucket_key(
+    dialect: str, bucket: Bucket, column: sa.ColumnElement[Any]
+) -> sa.ColumnElement[Any]:
     if dialect == "postgresql":
-        return sa.func.date_trunc(bucket, sa.text("created_at AT TIME ZONE 'UTC'"))
+        return sa.func.date_trunc(bucket, sa.func.timezone("UTC", column))
     # SQLite keeps UTCDateTime as naive UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff'
     fmt = "%Y-%m-%d %H:00:00" if bucket == "hour" else "%Y-%m-%d 00:00:00"
-    return sa.func.strftime(fmt, T.created_at)
+    return sa.func.strftime(fmt, column)
 
 
 def as_utc(value: Any) -> datetime:
@@ -105,13 +248,10 @@ async def percentiles(
     conn: AsyncConnection, where: Where, fractions: Sequence[float], count: int
 ) -> list[float | None]:
     """Linearly interpolated percentiles of execution_ms over completed tasks (`count` of
-    them): `percentile_cont` on PostgreSQL, the same arithmetic over two ranked rows on SQLite."""
+    them), as PostgreSQL's `percentile_cont`, from the two ranked rows around each: walked from
+    the nearer end of the (status, execution_ms) index, so nothing is sorted."""
     if count == 0:
         return [None for _ in fractions]
-    if conn.dialect.name == "postgresql":
-        columns = [sa.func.percentile_cont(f).within_group(T.execution_ms) for f in fractions]
-        row = (await conn.execute(sa.select(*columns).where(*_executed(where)))).one()
-        return [None if v is None else float(v) for v in row]
     answers: list[float | None] = []
     for fraction in fractions:
         position = fraction * (count - 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -61,11 +61,32 @@ def scope_of(principal: Principal) -> Scope:
     return Scope(client_id=principal.principal_id)
 
 
-def _fold(rows: Iterable[Any]) -> dict[Any, Stats]:
+def _fold(rows: Iterable[Any], key: Callable[[Any], Any] = lambda row: row.key) -> dict[Any, Stats]:
+    """Groups by key; a group whose tasks all left it (rolled-up counts netting to 0) goes."""
     groups: dict[Any, Stats] = {}
     for row in rows:
-        groups.setdefault(row.key, Stats()).add(row)
-    return groups
+        groups.setdefault(key(row), Stats()).add(row)
+    return {key: stats for key, stats in groups.items() if stats.total}
+
+
+async def _aggregate(
+    conn: AsyncConnection, window: Window, scope: Scope, grouping: repo.Grouping
+) -> list[Any]:
+    """Rows of (key, status, measures…): from the rollups where they answer, else the tasks."""
+    dim = repo.rollup_dim(grouping, scope)
+    if dim is not None:
+        return await repo.rolled_up(conn, window, scope, grouping, dim)
+    if grouping.by == "agent":
+        key = repo.agent_key()
+    elif grouping.by == "type":
+        key = repo.task_type_key()
+    else:
+        key = repo.bucket_key(conn.dialect.name, grouping.bucket, repo.T.created_at)
+    return await repo.by_key(conn, repo.filters(window, scope), key)
+
+
+BY_AGENT = repo.Grouping("agent")
+BY_TYPE = repo.Grouping("type")
 
 
 def _ranked(groups: dict[Any, Stats], name: str, limit: int) -> list[dict[str, Any]]:
@@ -85,14 +106,15 @@ class AnalyticsService:
     async def summary(
         self, conn: AsyncConnection, principal: Principal, window: Window
     ) -> dict[str, Any]:
-        where = repo.filters(window, scope_of(principal))
-        # one scan: per (agent, status) rows fold into the per-agent and the overall figures
+        scope = scope_of(principal)
+        # per (agent, status) rows fold into the per-agent and the overall figures
         stats = Stats()
-        rows = await repo.by_key(conn, where, repo.agent_key())
+        rows = await _aggregate(conn, window, scope, BY_AGENT)
         for row in rows:
             stats.add(row)
         agents = _fold(rows)
         agents.pop(None, None)  # never assigned
+        where = repo.filters(window, scope)
         p50, p95 = await repo.percentiles(conn, where, (0.5, 0.95), stats.exec_n)
         top = [
             {
@@ -114,26 +136,22 @@ class AnalyticsService:
     async def agents(
         self, conn: AsyncConnection, principal: Principal, window: Window, limit: int
     ) -> dict[str, Any]:
-        where = repo.filters(window, scope_of(principal))
-        groups = _fold(await repo.by_key(conn, where, repo.agent_key()))
+        groups = _fold(await _aggregate(conn, window, scope_of(principal), BY_AGENT))
         groups.pop(None, None)
         return {**window.view(), "items": _ranked(groups, "agent_id", limit)}
 
     async def task_types(
         self, conn: AsyncConnection, principal: Principal, window: Window, limit: int
     ) -> dict[str, Any]:
-        where = repo.filters(window, scope_of(principal))
-        groups = _fold(await repo.by_key(conn, where, repo.task_type_key()))
+        groups = _fold(await _aggregate(conn, window, scope_of(principal), BY_TYPE))
         return {**window.view(), "items": _ranked(groups, "task_type", limit)}
 
     async def trends(
         self, conn: AsyncConnection, principal: Principal, window: Window, bucket: Bucket
     ) -> dict[str, Any]:
-        where = repo.filters(window, scope_of(principal))
-        key = repo.bucket_key(conn.dialect.name, bucket)
-        groups: dict[datetime, Stats] = {}
-        for row in await repo.by_key(conn, where, key):
-            groups.setdefault(repo.as_utc(row.key), Stats()).add(row)
+        grouping = repo.Grouping("bucket", bucket)
+        rows = await _aggregate(conn, window, scope_of(principal), grouping)
+        groups = _fold(rows, key=lambda row: repo.as_utc(row.key))
         items = [
             {"bucket_start": moment.isoformat(), **groups[moment].figures()}
             for moment in sorted(groups)
@@ -152,7 +170,7 @@ class AnalyticsService:
         limit: int,
     ) -> dict[str, Any]:
         """An aggregate report (small: one row per agent, task type or bucket)."""
-        async with self.db.read() as conn:
+        async with self.db.read(snapshot=True) as conn:
             if report == "summary":
                 return await self.summary(conn, principal, window)
             if report == "agents":

@@ -88,8 +88,12 @@ class Database:
             self.on_events(written)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection for reads; `snapshot`: every statement sees the same moment (SQLite's
+        single connection already does; PostgreSQL needs REPEATABLE READ for that)."""
         async with self.engine.connect() as conn:
+            if snapshot and not self.is_sqlite:
+                await conn.execution_options(isolation_level="REPEATABLE READ")
             yield conn
 
     async def dispose(self) -> None:

@@ -2,6 +2,7 @@
 
 from ains.db.base import metadata
 from ains.models.agents import agent_capabilities, agents
+from ains.models.analytics import task_rollup_deltas, task_rollups
 from ains.models.batches import batches, templates
 from ains.models.events import events
 from ains.models.schedules import schedule_executions, scheduled_tasks
@@ -23,6 +24,8 @@ __all__ = [
     "scheduled_tasks",
     "task_attempts",
     "task_dependencies",
+    "task_rollup_deltas",
+    "task_rollups",
     "tasks",
     "templates",
     "trust_records",

@@ -1,0 +1,112 @@
+"""Folds `task_rollup_deltas` (appended by triggers, see migration 0005) into `task_rollups`.
+
+Readers add rollups and deltas, so folding never changes a figure: it only keeps the deltas
+few. It runs shortly after tasks change (woken by committed events) and once at start; on
+PostgreSQL one replica folds at a time (an advisory lock), and each batch is one statement
+that deletes exactly the deltas it adds."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ains.db.engine import Database
+from ains.events.bus import Bus
+
+log = logging.getLogger(__name__)
+
+BATCH = 20_000
+SETTLE_SECONDS = 1.0  # let a burst of completions accumulate before folding
+LOCK_KEY = 0x41494E53_524F4C4C  # "AINSROLL"
+MEASURES = ("n", "exec_sum", "exec_n", "cost_sum", "quality_sum", "quality_n")
+DIM_KEYS = {"all": "''", "agent": "coalesce(agent_id, '')", "type": "task_type"}
+
+
+def _fold_select(source: str) -> str:
+    sums = ", ".join(f"sum({m})" for m in MEASURES)
+    return " UNION ALL ".join(
+        f"SELECT '{dim}', hour, {key}, status, {sums} FROM {source} "
+        "WHERE true GROUP BY 2, 3, 4"  # hour, key, status
+        for dim, key in DIM_KEYS.items()
+    )
+
+
+UPSERT = (
+    "INSERT INTO task_rollups (dim, hour, key, status, {columns}) {select} "
+    "ON CONFLICT (dim, hour, key, status) DO UPDATE SET {updates}"
+).format(
+    columns=", ".join(MEASURES),
+    select="{select}",
+    updates=", ".join(
+        f"{m} = task_rollups.{m} + excluded.{m}"
+        if m.endswith("n")
+        else f"{m} = coalesce(task_rollups.{m}, 0) + coalesce(excluded.{m}, 0)"
+        for m in MEASURES
+    ),
+)
+
+
+async def _fold_postgresql(conn: AsyncConnection) -> int:
+    locked = await conn.scalar(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+    if not locked:
+        return 0
+    moved = (
+        "moved AS (DELETE FROM task_rollup_deltas WHERE delta_id IN "
+        f"(SELECT delta_id FROM task_rollup_deltas ORDER BY delta_id LIMIT {BATCH}) "
+        "RETURNING *)"
+    )
+    await conn.execute(sa.text(f"WITH {moved} " + UPSERT.format(select=_fold_select("moved"))))
+    return int(await conn.scalar(sa.text("SELECT count(*) FROM task_rollup_deltas")) or 0)
+
+
+async def _fold_sqlite(conn: AsyncConnection) -> int:
+    # one writer: nothing can slip between reading the batch and deleting it
+    last = await conn.scalar(
+        sa.text(
+            "SELECT max(delta_id) FROM (SELECT delta_id FROM task_rollup_deltas "
+            f"ORDER BY delta_id LIMIT {BATCH})"
+        )
+    )
+    if last is None:
+        return 0
+    batch = f"(SELECT * FROM task_rollup_deltas WHERE delta_id <= {int(last)})"
+    await conn.execute(sa.text(UPSERT.format(select=_fold_select(batch))))
+    await conn.execute(sa.text(f"DELETE FROM task_rollup_deltas WHERE delta_id <= {int(last)}"))
+    return int(await conn.scalar(sa.text("SELECT count(*) FROM task_rollup_deltas")) or 0)
+
+
+async def fold(db: Database) -> None:
+    """Folds every delta present now, a batch per transaction (short write locks)."""
+    while True:
+        async with db.transaction() as tx:
+            if tx.conn.dialect.name == "postgresql":
+                left = await _fold_postgresql(tx.conn)
+            else:
+                left = await _fold_sqlite(tx.conn)
+        if left == 0:
+            return
+
+
+class RollupFolder:
+    """The background loop: folds once at start, then after each burst of task changes."""
+
+    def __init__(self, db: Database, bus: Bus) -> None:
+        self.db = db
+        self._wake = asyncio.Event()
+        bus.subscribe("events", self.poke)
+
+    def poke(self, _message: str = "") -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await fold(self.db)
+            except Exception:  # the next burst retries; figures stay exact meanwhile
+                log.exception("folding analytics rollups failed")
+            await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(SETTLE_SECONDS)
