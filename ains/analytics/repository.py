@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ains.analytics.rollup import MEASURES
+from ains.analytics.rollup import DAILY, MEASURES
 from ains.analytics.schemas import Bucket, Scope, Window
 from ains.models import task_rollup_deltas, task_rollups, tasks
 from ains.models.tasks import FINISHED_PREDICATE, LIVE_PREDICATE
@@ -114,63 +114,84 @@ def rollup_dim(grouping: Grouping, scope: Scope) -> str | None:
     return {"agent": "agent", "type": "type", "bucket": "all"}[grouping.by]
 
 
-def full_hours(window: Window) -> tuple[datetime | None, datetime | None] | None:
-    """[first, last) whole hours inside the window (open where the window is); None if none."""
-    first = None if window.start is None else _ceil_hour(window.start)
-    last = None if window.end is None else window.end.replace(minute=0, second=0, microsecond=0)
+Range = tuple[datetime | None, datetime | None]
+
+
+def split(
+    start: datetime | None, end: datetime | None, unit: Bucket
+) -> tuple[Range | None, list[Range]]:
+    """[start, end) as the whole UTC hours or days inside it (open where it is open), and the
+    partial pieces left at its ends; (None, [whole range]) when no whole unit fits."""
+    first = None if start is None else _ceil(start, unit)
+    last = None if end is None else _floor(end, unit)
     if first is not None and last is not None and first >= last:
-        return None
-    return first, last
+        return None, [(start, end)]
+    pieces: list[Range] = []
+    if start is not None and first is not None and start < first:
+        pieces.append((start, first))
+    if end is not None and last is not None and last < end:
+        pieces.append((last, end))
+    return (first, last), pieces
 
 
-def _ceil_hour(moment: datetime) -> datetime:
-    floor = moment.replace(minute=0, second=0, microsecond=0)
-    return floor if floor == moment else floor + timedelta(hours=1)
+def _floor(moment: datetime, unit: Bucket) -> datetime:
+    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0) if unit == "day" else moment
+
+
+def _ceil(moment: datetime, unit: Bucket) -> datetime:
+    floor = _floor(moment, unit)
+    if floor == moment:
+        return floor
+    return floor + (timedelta(days=1) if unit == "day" else timedelta(hours=1))
 
 
 async def rolled_up(
     conn: AsyncConnection, window: Window, scope: Scope, grouping: Grouping, dim: str
 ) -> list[Row[Any]]:
-    """Rows of (key, status, measures…) for the window: finished tasks of whole hours from
-    rollups and pending deltas, finished tasks of the partial hours at the edges and every
-    unfinished task from the tasks table. Several rows may share a (key, status)."""
+    """Rows of (key, status, measures…) for the window. Finished tasks: whole days from the
+    daily rollups, the other whole hours from the hourly ones, deltas not folded yet, and the
+    partial hours at the window's ends from the tasks table; unfinished tasks from the tasks
+    table (a partial index). Several rows may share a (key, status)."""
     dialect = conn.dialect.name
-    rows: list[Row[Any]] = []
-    hours = full_hours(window)
     agent = scope.agent_id
-    finished = _predicate(FINISHED_PREDICATE)
-    task_key = _task_key(dialect, grouping)
     task_scope = [] if agent is None else [T.assigned_agent_id == agent]
-    if hours is None:
-        edges: list[list[sa.ColumnElement[bool]]] = [_created_in(window.start, window.end)]
-    else:
-        first, last = hours
-        R, D = task_rollups.c, task_rollup_deltas.c
-        in_hours = _hour_range(R.hour, first, last)
-        if agent is not None:
-            in_hours.append(R.key == agent)
-        rows += await _grouped(
-            conn,
-            _rollup_key(dialect, grouping),
-            _summed_measures(task_rollups),
-            [R.dim == dim, *in_hours],
-        )
-        delta_where = _hour_range(D.hour, first, last)
+    task_key = _task_key(dialect, grouping)
+    rows: list[Row[Any]] = []
+    hours, partial = split(window.start, window.end, "hour")
+    if hours is not None:
+        if grouping.by == "bucket" and grouping.bucket == "hour":
+            days, hour_pieces = None, [hours]
+        else:
+            days, hour_pieces = split(*hours, "day")
+        if days is not None:
+            rows += await _rollup_rows(conn, f"{dim}{DAILY}", days, agent, grouping)
+        for piece in hour_pieces:
+            rows += await _rollup_rows(conn, dim, piece, agent, grouping)
+        D = task_rollup_deltas.c
+        delta_where = _hour_range(D.hour, *hours)
         if agent is not None:
             delta_where.append(D.agent_id == agent)
         rows += await _grouped(
             conn, _delta_key(dialect, grouping), _summed_measures(task_rollup_deltas), delta_where
         )
-        edges = []
-        if window.start is not None and first is not None and window.start < first:
-            edges.append(_created_in(window.start, first))
-        if last is not None and window.end is not None and last < window.end:
-            edges.append(_created_in(last, window.end))
-    for edge in edges:
-        rows += await by_key(conn, [finished, *edge, *task_scope], task_key)
+    finished = _predicate(FINISHED_PREDICATE)
+    for piece in partial:
+        rows += await by_key(conn, [finished, *_created_in(*piece), *task_scope], task_key)
     live = [_predicate(LIVE_PREDICATE), *_created_in(window.start, window.end), *task_scope]
     rows += await by_key(conn, live, task_key)
     return rows
+
+
+async def _rollup_rows(
+    conn: AsyncConnection, dim: str, hours: Range, agent: str | None, grouping: Grouping
+) -> list[Row[Any]]:
+    R = task_rollups.c
+    where = [R.dim == dim, *_hour_range(R.hour, *hours)]
+    if agent is not None:
+        where.append(R.key == agent)
+    key = _rollup_key(conn.dialect.name, grouping)
+    return await _grouped(conn, key, _summed_measures(task_rollups), where)
 
 
 def _predicate(sql: str) -> sa.ColumnElement[bool]:

@@ -23,14 +23,20 @@ SETTLE_SECONDS = 1.0  # let a burst of completions accumulate before folding
 LOCK_KEY = 0x41494E53_524F4C4C  # "AINSROLL"
 MEASURES = ("n", "exec_sum", "exec_n", "cost_sum", "quality_sum", "quality_n")
 DIM_KEYS = {"all": "''", "agent": "coalesce(agent_id, '')", "type": "task_type"}
+DAILY = ":d"  # suffix of a dimension's daily rollups ('agent:d'); `hour` holds the day's start
+DAY_OF_HOUR = {  # the UTC day of an hour, in the column's storage
+    "sqlite": "substr(hour, 1, 10) || ' 00:00:00.000000'",
+    "postgresql": "date_trunc('day', hour AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
+}
 
 
-def _fold_select(source: str) -> str:
+def _fold_select(source: str, dialect: str) -> str:
     sums = ", ".join(f"sum({m})" for m in MEASURES)
     return " UNION ALL ".join(
-        f"SELECT '{dim}', hour, {key}, status, {sums} FROM {source} "
+        f"SELECT '{dim}{suffix}', {period}, {key}, status, {sums} FROM {source} "
         "WHERE true GROUP BY 2, 3, 4"  # hour, key, status
         for dim, key in DIM_KEYS.items()
+        for suffix, period in (("", "hour"), (DAILY, DAY_OF_HOUR[dialect]))
     )
 
 
@@ -58,7 +64,9 @@ async def _fold_postgresql(conn: AsyncConnection) -> int:
         f"(SELECT delta_id FROM task_rollup_deltas ORDER BY delta_id LIMIT {BATCH}) "
         "RETURNING *)"
     )
-    await conn.execute(sa.text(f"WITH {moved} " + UPSERT.format(select=_fold_select("moved"))))
+    await conn.execute(
+        sa.text(f"WITH {moved} " + UPSERT.format(select=_fold_select("moved", "postgresql")))
+    )
     return int(await conn.scalar(sa.text("SELECT count(*) FROM task_rollup_deltas")) or 0)
 
 
@@ -73,7 +81,7 @@ async def _fold_sqlite(conn: AsyncConnection) -> int:
     if last is None:
         return 0
     batch = f"(SELECT * FROM task_rollup_deltas WHERE delta_id <= {int(last)})"
-    await conn.execute(sa.text(UPSERT.format(select=_fold_select(batch))))
+    await conn.execute(sa.text(UPSERT.format(select=_fold_select(batch, "sqlite"))))
     await conn.execute(sa.text(f"DELETE FROM task_rollup_deltas WHERE delta_id <= {int(last)}"))
     return int(await conn.scalar(sa.text("SELECT count(*) FROM task_rollup_deltas")) or 0)
 

@@ -4,7 +4,8 @@ from ains.db.base import BigId, UTCDateTime, metadata, ts
 
 # Finished tasks (COMPLETED, FAILED, CANCELLED, TIMED_OUT) summed per hour of `created_at`,
 # per status, for three dimensions: dim 'all' (key ''), 'agent' (key = last assigned agent,
-# '' when never assigned) and 'type' (key = task_type). Database triggers on `tasks` append
+# '' when never assigned) and 'type' (key = task_type); the same per UTC day as dims 'all:d',
+# 'agent:d', 'type:d' (`hour` = the day's start). Database triggers on `tasks` append
 # every change to a finished task's figures to `task_rollup_deltas` (insert-only, so writers
 # never contend); ains/analytics/rollup.py folds the deltas into `task_rollups`. Readers add
 # both, so figures are exact whether or not the deltas were folded yet (migration 0005).

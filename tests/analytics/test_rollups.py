@@ -10,7 +10,7 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -26,6 +26,7 @@ from tests.support.server import ServerProcess, running_server, wait_for
 FINISHED = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 STATUSES = [*FINISHED, "COMPLETED", "COMPLETED", "PENDING", "RUNNING", "RETRY_SCHEDULED"]
 NOW = datetime.now(UTC)
+INDIA = timezone(timedelta(hours=5, minutes=30))
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,13 @@ WINDOWS: list[tuple[str, dict[str, str], datetime | None, datetime | None]] = [
         floor(NOW, "hour") - timedelta(hours=30, minutes=-50),
     ),
     ("open start", {}, None, NOW - timedelta(days=2, minutes=13)),
+    # hours and days are UTC ones whatever offset the bounds are written in
+    (
+        "+05:30 bounds",
+        {},
+        (NOW - timedelta(days=4)).astimezone(INDIA),
+        (NOW - timedelta(hours=5)).astimezone(INDIA),
+    ),
     ("whole hours", {}, floor(NOW, "hour") - timedelta(days=3), floor(NOW, "hour")),
 ]
 

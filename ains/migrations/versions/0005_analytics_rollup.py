@@ -1,4 +1,4 @@
-"""Hourly rollups of finished tasks, kept by triggers; a partial index for unfinished ones.
+"""Hourly and daily rollups of finished tasks, kept by triggers; a partial index for the rest.
 
 Triggers on `tasks` append one signed row to `task_rollup_deltas` for every change to a
 finished task's figures (a task finishing, leaving a finished state when requeued, a finished
@@ -33,6 +33,10 @@ DELTA_COLUMNS = ("hour, status, agent_id, task_type, n, exec_sum, exec_n, cost_s
 HOUR = {
     "sqlite": "substr({r}.created_at, 1, 13) || ':00:00.000000'",
     "postgresql": "date_trunc('hour', {r}.created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
+}
+DAY = {
+    "sqlite": "substr(created_at, 1, 10) || ' 00:00:00.000000'",
+    "postgresql": "date_trunc('day', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'",
 }
 
 
@@ -107,16 +111,19 @@ END $$"""
 
 
 def _backfill(dialect: str) -> str:
+    """Rollups of the finished tasks already there: per hour, and per day (dim 'agent:d')."""
     hour = HOUR[dialect].format(r="tasks")
+    day = DAY[dialect]
     measures = (
         "count(*), sum(execution_ms), count(execution_ms), sum(cost), sum(quality_score), "
         "count(quality_score)"
     )
     keys = {"all": "''", "agent": "coalesce(assigned_agent_id, '')", "type": "task_type"}
     selects = [
-        f"SELECT '{dim}', {hour}, {key}, status, {measures} FROM tasks "
+        f"SELECT '{dim}{suffix}', {period}, {key}, status, {measures} FROM tasks "
         f"WHERE status IN {FINISHED} GROUP BY 2, 3, 4"  # hour, key, status
         for dim, key in keys.items()
+        for suffix, period in (("", hour), (":d", day))
     ]
     return (
         "INSERT INTO task_rollups (dim, hour, key, status, n, exec_sum, exec_n, cost_sum, "
