@@ -101,7 +101,6 @@ def insert_sqlite(path: str, total: int, now: datetime) -> None:
             batch = []
     with conn:
         conn.executemany(sql, batch)
-    conn.execute("ANALYZE")
     conn.close()
 
 

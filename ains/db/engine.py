@@ -9,7 +9,17 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+
+def _sqlite_from_hint(_compiler: SQLiteCompiler, _table: Any, text: str | None) -> str | None:
+    return text
+
+
+# SQLAlchemy's SQLite compiler drops FROM hints; SQLite's `tasks INDEXED BY idx` is exactly one,
+# so `select(...).with_hint(tasks, "INDEXED BY idx", "sqlite")` renders it.
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign,assignment]
 
 
 def async_url(url: str) -> str:

@@ -1,11 +1,10 @@
 import sqlalchemy as sa
 
 from ains.db.base import JSONType, id_column, metadata, ts
-from ains.tasks.states import ACTIVE, TERMINAL
+from ains.tasks.states import ACTIVE
 
-# not finished / finished, as SQL text: the partial index and the queries using it must match
+# tasks not finished, as SQL: analytics queries inline the states in this order to match
 LIVE_PREDICATE = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(ACTIVE)))
-FINISHED_PREDICATE = "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(TERMINAL)))
 
 tasks = sa.Table(
     "tasks",
@@ -113,13 +112,17 @@ tasks = sa.Table(
         sqlite_where=sa.text("status = 'RETRY_SCHEDULED'"),
         postgresql_where=sa.text("status = 'RETRY_SCHEDULED'"),
     ),
-    # analytics (0005): tasks not finished yet, by created_at (finished ones are rolled up)
+    # analytics (0005): tasks not finished yet, by created_at, covering every figure (finished
+    # ones are rolled up)
     sa.Index(
         "idx_tasks_live",
         "created_at",
         "status",
         "assigned_agent_id",
         "task_type",
+        "execution_ms",
+        "cost",
+        "quality_score",
         sqlite_where=sa.text(LIVE_PREDICATE),
         postgresql_where=sa.text(LIVE_PREDICATE),
     ),

@@ -25,6 +25,8 @@ depends_on: str | Sequence[str] | None = None
 
 FINISHED = "('CANCELLED', 'COMPLETED', 'FAILED', 'TIMED_OUT')"
 LIVE = "('ASSIGNED', 'BLOCKED', 'PENDING', 'RETRY_SCHEDULED', 'RUNNING')"
+LIVE_COLUMNS = ["created_at", "status", "assigned_agent_id", "task_type", "execution_ms", "cost",
+                "quality_score"]  # fmt: skip
 FIGURES = ("status", "assigned_agent_id", "task_type", "created_at", "cost", "quality_score",
            "execution_ms")  # fmt: skip
 DELTA_COLUMNS = ("hour, status, agent_id, task_type, n, exec_sum, exec_n, cost_sum, quality_sum, "
@@ -171,7 +173,7 @@ def upgrade() -> None:
     op.create_index(
         "idx_tasks_live",
         "tasks",
-        ["created_at", "status", "assigned_agent_id", "task_type"],
+        LIVE_COLUMNS,
         sqlite_where=sa.text(f"status IN {LIVE}"),
         postgresql_where=sa.text(f"status IN {LIVE}"),
     )
