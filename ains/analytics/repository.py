@@ -1,4 +1,5 @@
-"""All SQL of the analytics: aggregates of the tasks table, grouped by status and one key.
+"""All SQL of the analytics: aggregates of the tasks table and of its rollups (kept by the
+triggers of migration 0005, folded by ains/analytics/rollup.py), grouped by status and one key.
 
 Every aggregate groups by status as well, so one query answers counts per status, sums and
 counts for averages; the service folds the rows (a few per group) into `Stats`."""

@@ -19,7 +19,7 @@ from ains.events.bus import Bus
 log = logging.getLogger(__name__)
 
 BATCH = 20_000
-SETTLE_SECONDS = 1.0  # let a burst of completions accumulate before folding
+SETTLE_SECONDS = 5.0  # let completions accumulate: readers add unfolded deltas anyway
 LOCK_KEY = 0x41494E53_524F4C4C  # "AINSROLL"
 MEASURES = ("n", "exec_sum", "exec_n", "cost_sum", "quality_sum", "quality_n")
 DIM_KEYS = {"all": "''", "agent": "coalesce(agent_id, '')", "type": "task_type"}
@@ -56,6 +56,7 @@ UPSERT = (
 
 
 async def _fold_postgresql(conn: AsyncConnection) -> int:
+    """Folds up to BATCH deltas; answers how many (0 when another replica is folding)."""
     locked = await conn.scalar(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
     if not locked:
         return 0
@@ -64,26 +65,25 @@ async def _fold_postgresql(conn: AsyncConnection) -> int:
         f"(SELECT delta_id FROM task_rollup_deltas ORDER BY delta_id LIMIT {BATCH}) "
         "RETURNING *)"
     )
-    await conn.execute(
-        sa.text(f"WITH {moved} " + UPSERT.format(select=_fold_select("moved", "postgresql")))
-    )
-    return int(await conn.scalar(sa.text("SELECT count(*) FROM task_rollup_deltas")) or 0)
+    upsert = UPSERT.format(select=_fold_select("moved", "postgresql"))
+    # a data-modifying WITH runs to completion whether or not the outer query reads it
+    statement = f"WITH {moved}, folded AS ({upsert}) SELECT count(*) FROM moved"
+    return int(await conn.scalar(sa.text(statement)) or 0)
 
 
 async def _fold_sqlite(conn: AsyncConnection) -> int:
-    # one writer: nothing can slip between reading the batch and deleting it
-    last = await conn.scalar(
-        sa.text(
-            "SELECT max(delta_id) FROM (SELECT delta_id FROM task_rollup_deltas "
-            f"ORDER BY delta_id LIMIT {BATCH})"
-        )
-    )
-    if last is None:
+    """Folds up to BATCH deltas; answers how many. One writer: nothing can slip between
+    reading the batch and deleting it."""
+    batch = f"SELECT delta_id FROM task_rollup_deltas ORDER BY delta_id LIMIT {BATCH}"
+    count, last = (
+        await conn.execute(sa.text(f"SELECT count(*), max(delta_id) FROM ({batch})"))
+    ).one()
+    if not count:
         return 0
-    batch = f"(SELECT * FROM task_rollup_deltas WHERE delta_id <= {int(last)})"
-    await conn.execute(sa.text(UPSERT.format(select=_fold_select(batch, "sqlite"))))
+    rows = f"(SELECT * FROM task_rollup_deltas WHERE delta_id <= {int(last)})"
+    await conn.execute(sa.text(UPSERT.format(select=_fold_select(rows, "sqlite"))))
     await conn.execute(sa.text(f"DELETE FROM task_rollup_deltas WHERE delta_id <= {int(last)}"))
-    return int(await conn.scalar(sa.text("SELECT count(*) FROM task_rollup_deltas")) or 0)
+    return int(count)
 
 
 async def fold(db: Database) -> None:
@@ -91,10 +91,10 @@ async def fold(db: Database) -> None:
     while True:
         async with db.transaction() as tx:
             if tx.conn.dialect.name == "postgresql":
-                left = await _fold_postgresql(tx.conn)
+                folded = await _fold_postgresql(tx.conn)
             else:
-                left = await _fold_sqlite(tx.conn)
-        if left == 0:
+                folded = await _fold_sqlite(tx.conn)
+        if folded < BATCH:
             return
 
 

@@ -1,5 +1,6 @@
-"""Analytics over the tasks table, computed at request time (no cache: figures are exact for
-the table at the moment of the request). See ains/analytics/schemas.py for the definitions."""
+"""Analytics over the tasks table, computed at request time from its rollups and the tasks
+not rolled up (no cache: figures are exact for the table at the moment of the request). See
+ains/analytics/schemas.py for the definitions, docs/analytics.md for how they are read."""
 
 from __future__ import annotations
 

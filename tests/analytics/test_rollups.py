@@ -361,7 +361,7 @@ def test_the_server_folds_what_its_agents_finish(rollup_server: ServerProcess, u
             )
             assert r.status_code == 200, r.text
             done.append(task["task_id"])
-        wait_for(lambda: delta_count(url) == 0, timeout=10, message="the server to fold deltas")
+        wait_for(lambda: delta_count(url) == 0, timeout=30, message="the server to fold deltas")
         after = get(api, "summary", period="last_24_hours")
         assert after["completed"] == before["completed"] + 3
         assert after["total_cost"] == pytest.approx(before["total_cost"] + 1.5)
