@@ -29,10 +29,14 @@ async def list_agents(
     _principal: CurrentPrincipal,
     capability: str | None = None,
     online: bool | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
+    page = page_limit(limit, services)
     async with services.db.read() as conn:
-        items = await services.agents.list_agents(conn, capability=capability, online=online)
-    return {"items": items, "next_cursor": None}
+        return await services.agents.list_agents(
+            conn, capability=capability, online=online, limit=page, cursor=cursor
+        )
 
 
 @router.get("/ains/agents/{agent_id}")

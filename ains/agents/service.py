@@ -17,6 +17,7 @@ from ains.events.bus import Bus
 from ains.events.repository import add_events, event
 from ains.exceptions import Conflict, Forbidden, NotFound
 from ains.models import agent_capabilities, agents, tasks, trust_records
+from ains.pagination import decode_cursor, encode_cursor
 from ains.security import keys
 from ains.security.principals import Principal
 from ains.tasks.control import TaskControl
@@ -222,9 +223,18 @@ class AgentService:
         return [r.task_id for r in rows]
 
     async def list_agents(
-        self, conn: AsyncConnection, *, capability: str | None, online: bool | None
-    ) -> list[dict[str, Any]]:
+        self,
+        conn: AsyncConnection,
+        *,
+        capability: str | None,
+        online: bool | None,
+        limit: int,
+        cursor: str | None,
+    ) -> dict[str, Any]:
+        """A page of registered agents in agent_id order; `online` as `view` computes it."""
         stmt = sa.select(agents).where(A.status != "DEREGISTERED").order_by(A.agent_id)
+        if cursor:
+            stmt = stmt.where(A.agent_id > decode_cursor("agt", cursor))
         if capability:
             stmt = stmt.where(
                 A.agent_id.in_(
@@ -233,10 +243,17 @@ class AgentService:
                     )
                 )
             )
-        views = [self.view(r) for r in await conn.execute(stmt)]
         if online is not None:
-            views = [v for v in views if v["online"] == online]
-        return views
+            fresh_since = self.clock() - timedelta(seconds=self.settings.agent_offline_after)
+            is_online = sa.and_(A.online.is_(True), A.last_heartbeat_at > fresh_since)
+            stmt = stmt.where(is_online if online else sa.not_(is_online))
+        rows = list(await conn.execute(stmt.limit(limit + 1)))
+        page = rows[:limit]
+        more = len(rows) > limit
+        return {
+            "items": [self.view(r) for r in page],
+            "next_cursor": encode_cursor("agt", page[-1].agent_id) if more else None,
+        }
 
     async def deregister(self, tx: Tx, principal: Principal, agent_id: str) -> None:
         self.authorize_self(principal, agent_id)

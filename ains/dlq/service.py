@@ -5,7 +5,6 @@ recorded in the audit log."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,6 +14,7 @@ from ains.db.engine import Tx
 from ains.dlq import repository as repo
 from ains.dlq.schemas import BulkRequeueIn, DlqFilters
 from ains.exceptions import AinsError, Forbidden, NotFound, Unprocessable
+from ains.pagination import decode_cursor, encode_cursor
 from ains.security import audit
 from ains.security.principals import Principal
 from ains.tasks.control import TaskControl
@@ -50,12 +50,12 @@ class DlqService:
         cursor: str | None,
         limit: int,
     ) -> dict[str, Any]:
-        before = decode_cursor(cursor) if cursor else None
+        before = decode_cursor("dlq", cursor) if cursor else None
         rows = await repo.page(
             conn, self._where(conn, principal, f), before_task_id=before, limit=limit + 1
         )
         items = [task_view(r, self.tasks.keyring) for r in rows[:limit]]
-        next_cursor = encode_cursor(rows[limit - 1].task_id) if len(rows) > limit else None
+        next_cursor = encode_cursor("dlq", rows[limit - 1].task_id) if len(rows) > limit else None
         return {"items": items, "next_cursor": next_cursor}
 
     async def requeue(
@@ -113,14 +113,3 @@ class DlqService:
 
     async def count(self, conn: AsyncConnection) -> int:
         return await repo.count(conn)
-
-
-def encode_cursor(task_id: str) -> str:
-    return base64.urlsafe_b64encode(task_id.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable.field("cursor", "not a cursor this server issued") from exc

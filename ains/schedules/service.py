@@ -9,7 +9,6 @@ from the task when an execution is read, and ``failed_runs`` is counted from the
 
 from __future__ import annotations
 
-import base64
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from ains.db.engine import Tx
 from ains.events.bus import Bus
 from ains.events.repository import add_events, event
 from ains.exceptions import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from ains.pagination import decode_cursor, encode_cursor
 from ains.schedules import repository as repo
 from ains.schedules.cron import CronError, validate_cron, validate_timezone
 from ains.schedules.schemas import ScheduleIn, ScheduleUpdate, dump, task_options
@@ -220,12 +220,12 @@ class ScheduleService:
             if unknown:
                 raise Unprocessable.field("status", f"unknown status {unknown[0]}")
             where.append(repo.S.status.in_(statuses))
-        after = _decode(cursor) if cursor else None
+        after = decode_cursor("s", cursor) if cursor else None
         rows = await repo.list_page(conn, where=where, after_id=after, limit=limit + 1)
         page = rows[:limit]
         failed = await repo.failed_runs(conn, [r.schedule_id for r in page])
         items = [schedule_view(r._mapping, failed.get(r.schedule_id, 0)) for r in page]
-        next_cursor = _encode(page[-1].schedule_id) if len(rows) > limit else None
+        next_cursor = encode_cursor("s", page[-1].schedule_id) if len(rows) > limit else None
         return {"items": items, "next_cursor": next_cursor}
 
     async def executions(
@@ -240,11 +240,11 @@ class ScheduleService:
         await self._visible(conn, principal, schedule_id)
         before = None
         if cursor:
-            at, _, execution_id = _decode(cursor).partition("|")
+            at, _, execution_id = decode_cursor("x", cursor).partition("|")
             try:
                 before = (datetime.fromisoformat(at), execution_id)
             except ValueError as exc:
-                raise Unprocessable.field("cursor", "not a cursor this server issued") from exc
+                raise Unprocessable.field("cursor", "not a cursor this list issued") from exc
         rows = await repo.executions_page(conn, schedule_id, before=before, limit=limit + 1)
         page = rows[:limit]
         found = await repo.tasks_by_id(conn, [r.task_id for r in page if r.task_id])
@@ -252,7 +252,7 @@ class ScheduleService:
         next_cursor = None
         if len(rows) > limit:
             last = page[-1]
-            next_cursor = _encode(f"{last.executed_at.isoformat()}|{last.execution_id}")
+            next_cursor = encode_cursor("x", f"{last.executed_at.isoformat()}|{last.execution_id}")
         return {"schedule_id": schedule_id, "items": items, "next_cursor": next_cursor}
 
     async def preview(
@@ -558,14 +558,3 @@ def _timing(fields: dict[str, Any], now: datetime) -> Timing:
             raise Unprocessable.field("run_at", f"must be in the future (now is {now.isoformat()})")
         return Timing(timezone=tz, run_at=run_at)
     return Timing(timezone=tz, interval_seconds=int(fields["interval_seconds"]))
-
-
-def _encode(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable.field("cursor", "not a cursor this server issued") from exc

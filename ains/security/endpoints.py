@@ -57,10 +57,16 @@ async def create_key(
 
 
 @router.get("/ains/keys")
-async def list_keys(services: ServicesDep, principal: CurrentPrincipal) -> dict[str, Any]:
+async def list_keys(
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> dict[str, Any]:
     _admin(principal)
+    page = page_limit(limit, services)
     async with services.db.read() as conn:
-        return {"items": await keys.list_keys(conn), "next_cursor": None}
+        return await keys.list_keys(conn, limit=page, cursor=cursor)
 
 
 @router.delete("/ains/keys/{key_id}", status_code=204)

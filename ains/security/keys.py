@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.clock import new_id
-from ains.exceptions import NotFound
+from ains.exceptions import NotFound, Unprocessable
 from ains.models import api_keys
+from ains.pagination import decode_cursor, encode_cursor
 from ains.security.principals import Principal, Role
 
 KEY_PREFIX = "ains_"
@@ -79,9 +80,25 @@ async def find_principal(conn: AsyncConnection, api_key: str) -> Principal | Non
     return Principal(role=row.role, principal_id=row.principal_id, team=row.team, key_id=row.key_id)
 
 
-async def list_keys(conn: AsyncConnection) -> list[dict[str, Any]]:
-    rows = await conn.execute(sa.select(api_keys).order_by(api_keys.c.created_at))
-    return [key_view(r) for r in rows]
+async def list_keys(conn: AsyncConnection, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    """A page of keys, oldest first."""
+    K = api_keys.c
+    stmt = sa.select(api_keys).order_by(K.created_at, K.key_id)
+    if cursor:
+        at, _, key_id = decode_cursor("key", cursor).partition("|")
+        try:
+            created = datetime.fromisoformat(at)
+        except ValueError as exc:
+            raise Unprocessable.field("cursor", "not a cursor this list issued") from exc
+        stmt = stmt.where(
+            sa.or_(K.created_at > created, sa.and_(K.created_at == created, K.key_id > key_id))
+        )
+    rows = list(await conn.execute(stmt.limit(limit + 1)))
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor("key", f"{page[-1].created_at.isoformat()}|{page[-1].key_id}")
+    return {"items": [key_view(r) for r in page], "next_cursor": next_cursor}
 
 
 async def revoke_key(conn: AsyncConnection, key_id: str, now: datetime) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from ains.events.bus import Bus
 from ains.events.repository import add_events, event, task_history
 from ains.exceptions import AinsError, Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from ains.models import idempotency_keys, tasks
+from ains.pagination import decode_cursor, encode_cursor
 from ains.queue import ordering
 from ains.queue.fairness import stamp_fair_keys
 from ains.security.crypto import KeyRing
@@ -377,10 +377,10 @@ class TaskService:
             where.append(T.created_at < filters["created_before"])
         if filters.get("dead_lettered") is not None:
             where.append(T.dead_lettered == filters["dead_lettered"])
-        before = _decode_cursor(cursor) if cursor else None
+        before = decode_cursor("t", cursor) if cursor else None
         rows = await repo.list_page(conn, where=where, before_task_id=before, limit=limit + 1)
         items = [task_view(r, self.keyring) for r in rows[:limit]]
-        next_cursor = _encode_cursor(rows[limit - 1].task_id) if len(rows) > limit else None
+        next_cursor = encode_cursor("t", rows[limit - 1].task_id) if len(rows) > limit else None
         return {"items": items, "next_cursor": next_cursor}
 
     # --- change ----------------------------------------------------------------------------
@@ -419,20 +419,6 @@ class TaskService:
 def _hash_request(item: TaskIn) -> str:
     body = orjson.dumps(item.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(body).hexdigest()
-
-
-def _encode_cursor(task_id: str) -> str:
-    return base64.urlsafe_b64encode(f"t:{task_id}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        decoded = ""
-    if not decoded.startswith("t:"):
-        raise Unprocessable.field("cursor", "not a cursor this server issued")
-    return decoded[2:]
 
 
 __all__ = ["AinsError", "Submitted", "TaskService"]
