@@ -104,7 +104,7 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
     deadlines.extra_passes.append(queue.escalate_deadlines)
     deadlines.extra_deadlines.append(queue.next_escalation)
     deliverer = Deliverer(settings.webhook_allowed_hosts, settings.webhook_timeout_seconds)
-    webhooks = WebhookService(settings, clock, deliverer)
+    webhooks = WebhookService(settings, clock, deliverer, keyring)
     return Services(
         settings=settings,
         clock=clock,

@@ -24,10 +24,12 @@ from ains.events import feed
 from ains.events.payloads import event_payload
 from ains.exceptions import NotFound, Unprocessable
 from ains.metrics.registry import record_webhook_delivery
+from ains.security.crypto import KeyRing
 from ains.security.principals import Principal
 from ains.webhooks import repository as repo
 from ains.webhooks.delivery import MAX_ATTEMPTS, AttemptResult, Deliverer, backoff_seconds
 from ains.webhooks.schemas import WebhookIn, WebhookPatch, matches
+from ains.webhooks.secrets_at_rest import SEALED_PREFIX, DecryptionError, seal, unseal
 from ains.webhooks.signing import generate_secret, secret_key_bytes
 from ains.webhooks.ssrf import UnsafeURLError, check_url, resolve_host
 
@@ -78,10 +80,17 @@ def _attempt_view(row: Any) -> dict[str, Any]:
 
 
 class WebhookService:
-    def __init__(self, settings: Settings, clock: Clock, deliverer: Deliverer) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        deliverer: Deliverer,
+        keyring: KeyRing | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.deliverer = deliverer
+        self.keyring = keyring  # seals signing secrets at rest when configured
         self.holes = feed.HoleWatcher()
 
     # --- registration -----------------------------------------------------------------
@@ -120,7 +129,7 @@ class WebhookService:
             "team": team,
             "url": body.url,
             "events": body.events,
-            "secret": secret,
+            "secret": seal(self.keyring, webhook_id, secret),
             "enabled": body.enabled,
             "description": body.description,
             "consecutive_failures": 0,
@@ -155,6 +164,7 @@ class WebhookService:
             await self.check_destination(values["url"])
         if values.get("secret"):
             _check_secret(values["secret"])
+            values["secret"] = seal(self.keyring, webhook_id, values["secret"])
         if values.get("enabled") is True:
             values.update(consecutive_failures=0, disabled_reason=None)
         values = {
@@ -238,12 +248,16 @@ class WebhookService:
             "created_at": now,
         }
         await repo.add_deliveries(tx.conn, [delivery])
-        return {**delivery, "url": row.url, "secret": row.secret}
+        return {**delivery, "url": row.url, "secret": row.secret}  # sealed until sent
 
     async def send_test(self, prepared: dict[str, Any]) -> AttemptResult:
         body = orjson.dumps(prepared["payload"])
-        result = await self.deliverer.send(
-            prepared["url"], prepared["secret"], prepared["delivery_id"], body
+        result = await self._send(
+            prepared["webhook_id"],
+            prepared["url"],
+            prepared["secret"],
+            prepared["delivery_id"],
+            body,
         )
         record_webhook_delivery(result.outcome, result.latency_ms / 1000)
         return result
@@ -329,10 +343,19 @@ class WebhookService:
         lease = timedelta(seconds=self.settings.webhook_timeout_seconds + 5)
         return await repo.claim_due(tx.conn, now, now + lease, CLAIM_BATCH)
 
+    async def _send(
+        self, webhook_id: str, url: str, stored_secret: str, delivery_id: str, body: bytes
+    ) -> AttemptResult:
+        try:
+            secret = unseal(self.keyring, webhook_id, stored_secret)
+        except DecryptionError as exc:  # a configuration error: logged as a failed attempt
+            return AttemptResult(False, "failure", None, 0.0, f"cannot open the secret: {exc}")
+        return await self.deliverer.send(url, secret, delivery_id, body)
+
     async def send(self, delivery: Any) -> AttemptResult:
         body = orjson.dumps(delivery.payload)
-        result = await self.deliverer.send(
-            delivery.url, delivery.secret, delivery.delivery_id, body
+        result = await self._send(
+            delivery.webhook_id, delivery.url, delivery.secret, delivery.delivery_id, body
         )
         seconds = None
         if result.status_code is not None:
@@ -374,6 +397,8 @@ class WebhookService:
 
 
 def _check_secret(secret: str) -> None:
+    if secret.startswith(SEALED_PREFIX):
+        raise Unprocessable.field("secret", f"must not start with {SEALED_PREFIX!r}")
     try:
         secret_key_bytes(secret)
     except ValueError as exc:
