@@ -443,7 +443,7 @@ class BatchService:
             if await self.control.cancel_row(tx, s, row, actor=principal.actor, reason=why):
                 cancelled += 1
         await s.apply(tx.conn)
-        self.control.execution._after_commit(tx, s)
+        self.control.execution.publish_after_commit(tx, s)
         counts = await batch_repo.status_counts(tx.conn, batch_id)
         return {
             "batch_id": batch_id,

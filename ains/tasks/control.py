@@ -44,7 +44,7 @@ class TaskControl:
         if updated is None:
             raise Conflict(f"task {task_id} finished while being cancelled")
         await s.apply(tx.conn)
-        self.execution._after_commit(tx, s)
+        self.execution.publish_after_commit(tx, s)
         return task_view(updated, self.tasks.keyring)
 
     async def cancel_row(
@@ -159,7 +159,7 @@ class TaskControl:
         for row in rows:
             await self.release_held(tx, s, row, reason="lease expired")
         await s.apply(tx.conn)
-        self.execution._after_commit(tx, s)
+        self.execution.publish_after_commit(tx, s)
         return len(rows)
 
     async def release_held(self, tx: Tx, s: Settlement, row: Any, *, reason: str) -> None:
@@ -223,7 +223,7 @@ class TaskControl:
             )
             s.wake_agents.add(row.assigned_agent_id)
         await s.apply(tx.conn)
-        self.execution._after_commit(tx, s)
+        self.execution.publish_after_commit(tx, s)
         return len(rows)
 
     async def requeue_retries(self, tx: Tx, now: datetime) -> int:
@@ -316,7 +316,7 @@ class TaskControl:
         for row in rows:
             await self.release_held(tx, s, row, reason=reason)
         await s.apply(tx.conn)
-        self.execution._after_commit(tx, s)
+        self.execution.publish_after_commit(tx, s)
 
     async def next_deadline(self, tx: Tx) -> datetime | None:
         task_deadline = await repo.next_deadline(tx.conn)

@@ -43,7 +43,10 @@ class ExecutionService:
     def _lease(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self.settings.lease_seconds)
 
-    def _after_commit(self, tx: Tx, s: Settlement) -> None:
+    def publish_after_commit(self, tx: Tx, s: Settlement) -> None:
+        """Once `tx` commits: route the capabilities, wake the agents and poke the deadline
+        loop that settlement `s` named. Every path that applies a settlement calls this."""
+
         def publish() -> None:
             for capability in s.route_capabilities:
                 self.bus.publish("route", capability)
@@ -274,7 +277,7 @@ class ExecutionService:
         row = await self._held(tx.conn, principal, report.task_id)
         updated = await self._settle_report(tx.conn, s, principal, row, report)
         await s.apply(tx.conn)
-        self._after_commit(tx, s)
+        self.publish_after_commit(tx, s)
         return task_view(updated, self.keyring)
 
     async def reports(
@@ -315,7 +318,7 @@ class ExecutionService:
                 )
         await repo.complete_many(tx.conn, completions, HELD_STATES)
         await s.apply(tx.conn)
-        self._after_commit(tx, s)
+        self.publish_after_commit(tx, s)
         return results
 
     async def _settle_report(
