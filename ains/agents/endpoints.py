@@ -44,7 +44,8 @@ async def get_agent(
     agent_id: str, services: ServicesDep, _principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.read() as conn:
-        return services.agents.view(await services.agents.get_row(conn, agent_id))
+        row = await services.agents.get_row(conn, agent_id, deregistered=True)
+        return services.agents.view(row)
 
 
 @router.get("/ains/agents/{agent_id}/trust")

@@ -61,9 +61,13 @@ class AgentService:
     def view(self, row: Any) -> dict[str, Any]:
         return agent_view(row, self.settings.agent_offline_after, self.clock())
 
-    async def get_row(self, conn: AsyncConnection, agent_id: str) -> Any:
+    async def get_row(
+        self, conn: AsyncConnection, agent_id: str, *, deregistered: bool = False
+    ) -> Any:
+        """The agent's row; a deregistered agent only when `deregistered` (it can no longer
+        act, but its record stays readable)."""
         row = (await conn.execute(sa.select(agents).where(A.agent_id == agent_id))).first()
-        if row is None or row.status == "DEREGISTERED":
+        if row is None or (row.status == "DEREGISTERED" and not deregistered):
             raise NotFound(f"agent {agent_id} not found")
         return row
 

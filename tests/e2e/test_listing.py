@@ -35,7 +35,7 @@ def test_agents_page_by_capability_and_online(api: httpx.Client, uid: str) -> No
     assert [a["agent_id"] for p in pages for a in p] == ids
 
     # registration counts as a heartbeat; one agent set offline by deregistering is gone
-    assert api.delete(f"/ains/agents/{ids[0]}").status_code in (200, 204)
+    assert api.delete(f"/ains/agents/{ids[0]}").status_code == 204
     online = walk(api, "/ains/agents", capability=capability, online="true", limit=3)
     assert [a["agent_id"] for p in online for a in p] == ids[1:]
     assert all(a["online"] for p in online for a in p)
@@ -101,3 +101,20 @@ def test_a_cursor_from_one_list_is_refused_by_another(api: httpx.Client, uid: st
     refused = api.get("/ains/keys", params={"cursor": cursor})
     assert refused.status_code == 422
     assert "cursor" in refused.text
+
+
+def test_a_deregistered_agent_stays_readable_but_can_no_longer_act(
+    api: httpx.Client, uid: str
+) -> None:
+    capability = f"gone-{uid}:v1"
+    agent_id = register_agent(api, capability)["agent_id"]
+    assert api.delete(f"/ains/agents/{agent_id}").status_code == 204
+    r = api.get(f"/ains/agents/{agent_id}")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "DEREGISTERED" and r.json()["online"] is False
+    assert api.post(f"/ains/agents/{agent_id}/heartbeat", json={}).status_code == 404
+    claim = api.post(f"/aitp/agents/{agent_id}/claim", json={"max_tasks": 1, "wait_seconds": 0})
+    assert claim.status_code == 404
+    assert api.patch(f"/ains/agents/{agent_id}", json={"trust_score": 0.9}).status_code == 404
+    assert walk(api, "/ains/agents", capability=capability) == [[]]
+    assert api.get("/ains/agents/agt_never_existed").status_code == 404
