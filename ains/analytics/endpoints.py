@@ -8,10 +8,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from ains.analytics.schemas import Bucket, ExportFormat, Period, Report
+from ains.analytics.schemas import Bucket, ExportFormat, Period, Report, Window
 from ains.analytics.service import AnalyticsService
 from ains.http import CurrentPrincipal, ServicesDep
 from ains.services import Services
@@ -47,79 +47,59 @@ def _analytics(services: Services) -> AnalyticsService:
     return AnalyticsService(services.db, services.clock)
 
 
+def _window(
+    services: ServicesDep, period: PeriodQ = None, start: StartQ = None, end: EndQ = None
+) -> Window:
+    """The `period` / `start` / `end` query parameters every analytics endpoint takes."""
+    return _analytics(services).window(period, start, end)
+
+
+WindowDep = Annotated[Window, Depends(_window)]
+
+
 @_both("/summary")
 async def analytics_summary(
-    services: ServicesDep,
-    principal: CurrentPrincipal,
-    period: PeriodQ = None,
-    start: StartQ = None,
-    end: EndQ = None,
+    services: ServicesDep, principal: CurrentPrincipal, window: WindowDep
 ) -> dict[str, Any]:
-    analytics = _analytics(services)
-    window = analytics.window(period, start, end)
     async with services.db.read(snapshot=True) as conn:
-        return await analytics.summary(conn, principal, window)
+        return await _analytics(services).summary(conn, principal, window)
 
 
 @_both("/agents")
 async def analytics_agents(
-    services: ServicesDep,
-    principal: CurrentPrincipal,
-    period: PeriodQ = None,
-    start: StartQ = None,
-    end: EndQ = None,
-    limit: LimitQ = 1000,
+    services: ServicesDep, principal: CurrentPrincipal, window: WindowDep, limit: LimitQ = 1000
 ) -> dict[str, Any]:
-    analytics = _analytics(services)
-    window = analytics.window(period, start, end)
     async with services.db.read(snapshot=True) as conn:
-        return await analytics.agents(conn, principal, window, limit)
+        return await _analytics(services).agents(conn, principal, window, limit)
 
 
 @_both("/tasks")
 async def analytics_task_types(
-    services: ServicesDep,
-    principal: CurrentPrincipal,
-    period: PeriodQ = None,
-    start: StartQ = None,
-    end: EndQ = None,
-    limit: LimitQ = 1000,
+    services: ServicesDep, principal: CurrentPrincipal, window: WindowDep, limit: LimitQ = 1000
 ) -> dict[str, Any]:
-    analytics = _analytics(services)
-    window = analytics.window(period, start, end)
     async with services.db.read(snapshot=True) as conn:
-        return await analytics.task_types(conn, principal, window, limit)
+        return await _analytics(services).task_types(conn, principal, window, limit)
 
 
 @_both("/trends")
 async def analytics_trends(
-    services: ServicesDep,
-    principal: CurrentPrincipal,
-    period: PeriodQ = None,
-    start: StartQ = None,
-    end: EndQ = None,
-    bucket: Bucket = "day",
+    services: ServicesDep, principal: CurrentPrincipal, window: WindowDep, bucket: Bucket = "day"
 ) -> dict[str, Any]:
-    analytics = _analytics(services)
-    window = analytics.window(period, start, end)
     async with services.db.read(snapshot=True) as conn:
-        return await analytics.trends(conn, principal, window, bucket)
+        return await _analytics(services).trends(conn, principal, window, bucket)
 
 
 @_both("/export")
 async def analytics_export(
     services: ServicesDep,
     principal: CurrentPrincipal,
+    window: WindowDep,
     format: ExportFormat = "csv",
     report: Report = "summary",
-    period: PeriodQ = None,
-    start: StartQ = None,
-    end: EndQ = None,
     bucket: Bucket = "day",
     limit: LimitQ = 10_000,
 ) -> StreamingResponse:
     analytics = _analytics(services)
-    window = analytics.window(period, start, end)
     body = analytics.export(principal, window, report, format, bucket=bucket, limit=limit)
     media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
     filename = f"ains-{report}-{window.period}.{format}"
