@@ -55,11 +55,18 @@ def filters(window: Window, scope: Scope) -> list[sa.ColumnElement[bool]]:
 
 
 def _created_in(start: datetime | None, end: datetime | None) -> list[sa.ColumnElement[bool]]:
+    return _in_range(T.created_at, start, end)
+
+
+def _in_range(
+    column: sa.ColumnElement[datetime], start: datetime | None, end: datetime | None
+) -> list[sa.ColumnElement[bool]]:
+    """`start <= column < end`, open where a bound is None."""
     where: list[sa.ColumnElement[bool]] = []
     if start is not None:
-        where.append(T.created_at >= start)
+        where.append(column >= start)
     if end is not None:
-        where.append(T.created_at < end)
+        where.append(column < end)
     return where
 
 
@@ -116,7 +123,7 @@ class Grouping:
     bucket: Bucket = "day"
 
 
-def rollup_dim(grouping: Grouping, scope: Scope) -> str | None:
+def _rollup_dim(grouping: Grouping, scope: Scope) -> str | None:
     """The rollup dimension answering `grouping` for `scope`; None: read the tasks table."""
     if scope.client_id is not None:
         return None  # rollups are not kept per client: a client's own tasks are read directly
@@ -157,7 +164,18 @@ def _ceil(moment: datetime, unit: Bucket) -> datetime:
     return floor + (timedelta(days=1) if unit == "day" else timedelta(hours=1))
 
 
-async def rolled_up(
+async def aggregate(
+    conn: AsyncConnection, window: Window, scope: Scope, grouping: Grouping
+) -> list[Row[Any]]:
+    """Rows of (key, status, measures…): from the rollups where they answer, else the tasks."""
+    dim = _rollup_dim(grouping, scope)
+    if dim is not None:
+        return await _rolled_up(conn, window, scope, grouping, dim)
+    key = _task_key(conn.dialect.name, grouping)
+    return await by_key(conn, filters(window, scope), key)
+
+
+async def _rolled_up(
     conn: AsyncConnection, window: Window, scope: Scope, grouping: Grouping, dim: str
 ) -> list[Row[Any]]:
     """Rows of (key, status, measures…) for the window. Finished tasks: whole days from the
@@ -180,7 +198,7 @@ async def rolled_up(
         for piece in hour_pieces:
             rows += await _rollup_rows(conn, dim, piece, agent, grouping)
         D = task_rollup_deltas.c
-        delta_where = _hour_range(D.hour, *hours)
+        delta_where = _in_range(D.hour, *hours)
         if agent is not None:
             delta_where.append(D.agent_id == agent)
         rows += await _grouped(
@@ -199,7 +217,7 @@ async def _rollup_rows(
     conn: AsyncConnection, dim: str, hours: Range, agent: str | None, grouping: Grouping
 ) -> list[Row[Any]]:
     R = task_rollups.c
-    where = [R.dim == dim, *_hour_range(R.hour, *hours)]
+    where = [R.dim == dim, *_in_range(R.hour, *hours)]
     if agent is not None:
         where.append(R.key == agent)
     key = _rollup_key(conn.dialect.name, grouping)
@@ -210,17 +228,6 @@ def _status_in(statuses: frozenset[TaskStatus]) -> sa.ColumnElement[bool]:
     """`status IN (…)` with the states inlined in the order of idx_tasks_live's predicate, so
     that partial index applies (a bound parameter or a `= 1` would hide it from SQLite)."""
     return status_in(sorted(statuses))
-
-
-def _hour_range(
-    column: sa.ColumnElement[datetime], first: datetime | None, last: datetime | None
-) -> list[sa.ColumnElement[bool]]:
-    where: list[sa.ColumnElement[bool]] = []
-    if first is not None:
-        where.append(column >= first)
-    if last is not None:
-        where.append(column < last)
-    return where
 
 
 def _task_key(dialect: str, grouping: Grouping) -> sa.ColumnElement[Any]:
@@ -247,14 +254,6 @@ def _delta_key(dialect: str, grouping: Grouping) -> sa.ColumnElement[Any]:
     if grouping.by == "type":
         return D.task_type
     return bucket_key(dialect, grouping.bucket, D.hour)
-
-
-def agent_key() -> sa.ColumnElement[Any]:
-    return T.assigned_agent_id
-
-
-def task_type_key() -> sa.ColumnElement[Any]:
-    return T.task_type
 
 
 def bucket_key(

@@ -70,22 +70,6 @@ def _fold(rows: Iterable[Any], key: Callable[[Any], Any] = lambda row: row.key) 
     return {key: stats for key, stats in groups.items() if stats.total}
 
 
-async def _aggregate(
-    conn: AsyncConnection, window: Window, scope: Scope, grouping: repo.Grouping
-) -> list[Any]:
-    """Rows of (key, status, measures…): from the rollups where they answer, else the tasks."""
-    dim = repo.rollup_dim(grouping, scope)
-    if dim is not None:
-        return await repo.rolled_up(conn, window, scope, grouping, dim)
-    if grouping.by == "agent":
-        key = repo.agent_key()
-    elif grouping.by == "type":
-        key = repo.task_type_key()
-    else:
-        key = repo.bucket_key(conn.dialect.name, grouping.bucket, repo.T.created_at)
-    return await repo.by_key(conn, repo.filters(window, scope), key)
-
-
 BY_AGENT = repo.Grouping("agent")
 BY_TYPE = repo.Grouping("type")
 
@@ -110,7 +94,7 @@ class AnalyticsService:
         scope = scope_of(principal)
         # per (agent, status) rows fold into the per-agent and the overall figures
         stats = Stats()
-        rows = await _aggregate(conn, window, scope, BY_AGENT)
+        rows = await repo.aggregate(conn, window, scope, BY_AGENT)
         for row in rows:
             stats.add(row)
         agents = _fold(rows)
@@ -137,21 +121,21 @@ class AnalyticsService:
     async def agents(
         self, conn: AsyncConnection, principal: Principal, window: Window, limit: int
     ) -> dict[str, Any]:
-        groups = _fold(await _aggregate(conn, window, scope_of(principal), BY_AGENT))
+        groups = _fold(await repo.aggregate(conn, window, scope_of(principal), BY_AGENT))
         groups.pop(None, None)
         return {**window.view(), "items": _ranked(groups, "agent_id", limit)}
 
     async def task_types(
         self, conn: AsyncConnection, principal: Principal, window: Window, limit: int
     ) -> dict[str, Any]:
-        groups = _fold(await _aggregate(conn, window, scope_of(principal), BY_TYPE))
+        groups = _fold(await repo.aggregate(conn, window, scope_of(principal), BY_TYPE))
         return {**window.view(), "items": _ranked(groups, "task_type", limit)}
 
     async def trends(
         self, conn: AsyncConnection, principal: Principal, window: Window, bucket: Bucket
     ) -> dict[str, Any]:
         grouping = repo.Grouping("bucket", bucket)
-        rows = await _aggregate(conn, window, scope_of(principal), grouping)
+        rows = await repo.aggregate(conn, window, scope_of(principal), grouping)
         groups = _fold(rows, key=lambda row: repo.as_utc(row.key))
         items = [
             {"bucket_start": moment.isoformat(), **groups[moment].figures()}

@@ -5,7 +5,6 @@ migration downgrades and upgrades again cleanly. Both databases."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,8 @@ from alembic import command
 from ains.db.engine import create_engine
 from ains.db.migrate import alembic_config, upgrade
 from ains.models import task_rollup_deltas, task_rollups, tasks
+from tests.analytics.rollup_checks import assert_rollups_count
+from tests.support.flows import TERMINAL
 from tests.support.server import drop_pg_database, fresh_database_url
 
 BEFORE = "0004_analytics_indexes"
@@ -83,19 +84,9 @@ def test_existing_finished_tasks_are_rolled_up_and_the_migration_round_trips(
         upgrade(url)
         rolled, deltas = asyncio.run(_insert_and_read(url, None))
         assert deltas == 0
-        finished = [
-            t for t in data if t["status"] in ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
-        ]
-        keys = {
-            "all": lambda t: "",
-            "agent": lambda t: t["assigned_agent_id"] or "",
-            "type": lambda t: t["task_type"],
-        }
-        for dim, key in keys.items():
-            expected = Counter((key(t), t["status"]) for t in finished)
-            for grain in (dim, f"{dim}:d"):
-                got = {(k, s): int(n) for d, k, s, n, _ in rolled if d == grain}
-                assert got == dict(expected), grain
+        facts = [(t["status"], t["assigned_agent_id"], t["task_type"]) for t in data]
+        assert_rollups_count(facts, [(d, k, s, n) for d, k, s, n, _c in rolled])
+        finished = [t for t in data if t["status"] in TERMINAL]
         cost = sum(t["cost"] for t in finished)
         assert sum(float(c) for d, _k, _s, _n, c in rolled if d == "all") == cost
 
