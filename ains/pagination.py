@@ -4,8 +4,11 @@ from one list is refused (422) by another rather than silently misread."""
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 
 from ains.exceptions import Unprocessable
+
+INVALID = "not a cursor this list issued"
 
 
 def encode_cursor(kind: str, value: str) -> str:
@@ -18,5 +21,18 @@ def decode_cursor(kind: str, cursor: str) -> str:
     except (ValueError, UnicodeDecodeError):
         decoded = ""
     if not decoded.startswith(f"{kind}:"):
-        raise Unprocessable.field("cursor", "not a cursor this list issued")
+        raise Unprocessable.field("cursor", INVALID)
     return decoded[len(kind) + 1 :]
+
+
+def encode_time_cursor(kind: str, at: datetime, item_id: str) -> str:
+    """A cursor for lists in (time, id) order."""
+    return encode_cursor(kind, f"{at.isoformat()}|{item_id}")
+
+
+def decode_time_cursor(kind: str, cursor: str) -> tuple[datetime, str]:
+    at, _, item_id = decode_cursor(kind, cursor).partition("|")
+    try:
+        return datetime.fromisoformat(at), item_id
+    except ValueError as exc:
+        raise Unprocessable.field("cursor", INVALID) from exc

@@ -22,7 +22,12 @@ from ains.db.engine import Tx
 from ains.events.bus import Bus
 from ains.events.repository import add_events, event
 from ains.exceptions import Conflict, FieldError, Forbidden, NotFound, Unprocessable
-from ains.pagination import decode_cursor, encode_cursor
+from ains.pagination import (
+    decode_cursor,
+    decode_time_cursor,
+    encode_cursor,
+    encode_time_cursor,
+)
 from ains.schedules import repository as repo
 from ains.schedules.cron import CronError, validate_cron, validate_timezone
 from ains.schedules.schemas import ScheduleIn, ScheduleUpdate, dump, task_options
@@ -238,13 +243,7 @@ class ScheduleService:
         limit: int,
     ) -> dict[str, Any]:
         await self._visible(conn, principal, schedule_id)
-        before = None
-        if cursor:
-            at, _, execution_id = decode_cursor("x", cursor).partition("|")
-            try:
-                before = (datetime.fromisoformat(at), execution_id)
-            except ValueError as exc:
-                raise Unprocessable.field("cursor", "not a cursor this list issued") from exc
+        before = decode_time_cursor("x", cursor) if cursor else None
         rows = await repo.executions_page(conn, schedule_id, before=before, limit=limit + 1)
         page = rows[:limit]
         found = await repo.tasks_by_id(conn, [r.task_id for r in page if r.task_id])
@@ -252,7 +251,7 @@ class ScheduleService:
         next_cursor = None
         if len(rows) > limit:
             last = page[-1]
-            next_cursor = encode_cursor("x", f"{last.executed_at.isoformat()}|{last.execution_id}")
+            next_cursor = encode_time_cursor("x", last.executed_at, last.execution_id)
         return {"schedule_id": schedule_id, "items": items, "next_cursor": next_cursor}
 
     async def preview(

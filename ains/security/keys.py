@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.clock import new_id
-from ains.exceptions import NotFound, Unprocessable
+from ains.exceptions import NotFound
 from ains.models import api_keys
-from ains.pagination import decode_cursor, encode_cursor
+from ains.pagination import decode_time_cursor, encode_time_cursor
 from ains.security.principals import Principal, Role
 
 KEY_PREFIX = "ains_"
@@ -85,11 +85,7 @@ async def list_keys(conn: AsyncConnection, *, limit: int, cursor: str | None) ->
     K = api_keys.c
     stmt = sa.select(api_keys).order_by(K.created_at, K.key_id)
     if cursor:
-        at, _, key_id = decode_cursor("key", cursor).partition("|")
-        try:
-            created = datetime.fromisoformat(at)
-        except ValueError as exc:
-            raise Unprocessable.field("cursor", "not a cursor this list issued") from exc
+        created, key_id = decode_time_cursor("key", cursor)
         stmt = stmt.where(
             sa.or_(K.created_at > created, sa.and_(K.created_at == created, K.key_id > key_id))
         )
@@ -97,7 +93,7 @@ async def list_keys(conn: AsyncConnection, *, limit: int, cursor: str | None) ->
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
-        next_cursor = encode_cursor("key", f"{page[-1].created_at.isoformat()}|{page[-1].key_id}")
+        next_cursor = encode_time_cursor("key", page[-1].created_at, page[-1].key_id)
     return {"items": [key_view(r) for r in page], "next_cursor": next_cursor}
 
 
