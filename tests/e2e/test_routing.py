@@ -8,7 +8,15 @@ from typing import Any
 
 import httpx
 
-from tests.support.flows import claim, get_task, register_agent, submit, wait_status
+from tests.support.flows import (
+    claim,
+    get_task,
+    register_agent,
+    router_caught_up,
+    submit,
+    wait_claims_arrived,
+    wait_status,
+)
 from tests.support.server import AgentProcess, running_server, wait_for
 
 
@@ -25,7 +33,7 @@ def test_higher_trust_agent_gets_the_task(api: httpx.Client, server: Any, uid: s
     threads = [threading.Thread(target=poll, args=(a["agent_id"],)) for a in (high, low)]
     for t in threads:
         t.start()
-    wait_for(lambda: True, timeout=0.3)
+    wait_claims_arrived(api, [high, low])
     task = submit(api, capability)
     for t in threads:
         t.join(timeout=10)
@@ -53,7 +61,7 @@ def test_agents_are_never_given_more_than_max_concurrency(api: httpx.Client, uid
     agent = register_agent(api, capability, max_concurrency=2)
     ids = [submit(api, capability)["task_id"] for _ in range(5)]
     claimed = wait_for(lambda: claim(api, agent["agent_id"], max_tasks=10, wait=1), message="claim")
-    wait_for(lambda: True, timeout=0.3)
+    router_caught_up(api, uid)  # had the router over-assigned, this claim would get the extra
     claimed += claim(api, agent["agent_id"], max_tasks=10, wait=0)
     assert len(claimed) == 2
     statuses = [get_task(api, i)["status"] for i in ids]

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import httpx
 
-from tests.support.flows import claim, get_task, register_agent, submit, wait_status
+from tests.support.flows import (
+    claim,
+    get_task,
+    register_agent,
+    router_caught_up,
+    submit,
+    wait_status,
+)
 from tests.support.server import AgentProcess, ServerProcess, wait_for
 
 
@@ -68,7 +75,7 @@ def test_task_waits_when_no_agent_is_online_then_runs(
     capability = f"late-{uid}:v1"
     task = submit(api, capability)
     assert get_task(api, task["task_id"])["status"] == "PENDING"
-    wait_for(lambda: True, timeout=0.5)
+    router_caught_up(api, uid)  # the router has looked at the task and found no agent
     assert get_task(api, task["task_id"])["status"] == "PENDING"
     agent = _agent(server, capability)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -73,3 +74,33 @@ def wait_status(
             message=f"task {task_id} to reach {wanted}",
         )
     )
+
+
+# Routing passes take the capabilities woken since the last pass in sorted order, so a marker
+# capability that sorts after every test capability is routed last in its pass.
+MARKER_PREFIX = "zzz-router-mark"
+
+
+def router_caught_up(api: httpx.Client, uid: str) -> None:
+    """Return once the router has finished a pass over every capability woken before the call.
+
+    A marker task goes to an idle agent of its own; the pass that assigns it began after every
+    earlier wake-up, and routes the marker after any other capability in it."""
+    capability = f"{MARKER_PREFIX}-{uid}-{uuid.uuid4().hex[:6]}:v1"
+    register_agent(api, capability, name="router-marker")
+    marker = submit(api, capability, client_id=f"marker-{uid}")
+    wait_status(api, marker["task_id"], "ASSIGNED", timeout=10)
+
+
+def wait_claims_arrived(api: httpx.Client, agents: list[dict[str, Any]]) -> None:
+    """Wait until each agent's claim has reached the server (a claim refreshes the agent's
+    `last_heartbeat_at`, so it moves past the value registration gave it)."""
+    for agent in agents:
+        registered = agent["last_heartbeat_at"]
+        wait_for(
+            lambda a=agent, r=registered: (
+                api.get(f"/ains/agents/{a['agent_id']}").json()["last_heartbeat_at"] != r
+            ),
+            timeout=10,
+            message=f"a claim from {agent['agent_id']}",
+        )
