@@ -7,8 +7,12 @@ Edit the panels here, not the JSON: tests/metrics/test_dashboards.py checks they
 
 PromQL conventions: counters are per process, so they are `sum`med over replicas; state gauges
 (queue depth, agents, trust, tasks in state) are the same on every replica, so they are `max`ed.
-A series that only exists once something happened (a capability, a cache, a failure) ends in
-`or on() vector(0)` so the panel shows 0 rather than "No data".
+A series that only exists once something happened (a capability, a failure) ends in
+`or on() vector(0)` so the panel shows 0 rather than "No data". The fallback must never hide a
+metric the server does not have: tests/metrics/test_dashboard_metrics.py checks that every metric
+named here is exposed by a running server, and the live Prometheus test that every expression
+answers without its fallback (only the 5xx panels may be empty). No cache panels until the server
+has a cache that records `ains_cache_*`.
 """
 
 from __future__ import annotations
@@ -143,30 +147,6 @@ HTTP_CORE = (
         "DB queries by operation",
         "Database statements per second by operation.",
         (Target(rate("ains_db_query_duration_seconds_count", by="operation"), "{{operation}}"),),
-        unit="ops",
-    ),
-    Panel(
-        "Cache hit rate",
-        "Share of cache lookups that hit, per cache, over 5 minutes (0 with no cache).",
-        (
-            Target(
-                "(" + rate("ains_cache_requests_total", '{result="hit"}', "cache", "5m")
-                + " or " + rate("ains_cache_requests_total", by="cache", window="5m") + " * 0)"
-                + " / " + rate("ains_cache_requests_total", by="cache", window="5m") + ZERO,
-                "{{cache}}",
-            ),
-        ),
-        unit="percentunit",
-    ),
-    Panel(
-        "Cache lookups",
-        "Cache lookups per second by cache and result.",
-        (
-            Target(
-                rate("ains_cache_requests_total", by="cache, result") + ZERO,
-                "{{cache}} {{result}}",
-            ),
-        ),
         unit="ops",
     ),
     Panel(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.services import require_executable
 
 yaml = pytest.importorskip("yaml")
 
@@ -36,12 +37,12 @@ def test_prometheus_scrapes_ains_every_5s(name: str, targets: list[str]) -> None
     assert [t for group in job["static_configs"] for t in group["targets"]] == targets
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
 @pytest.mark.parametrize("name", sorted(PROMETHEUS_CONFIGS))
 def test_promtool_accepts_the_config(name: str) -> None:
+    promtool = require_executable("promtool", "apt-get install prometheus")
     path = REPO / "deploy" / "prometheus" / name
     done = subprocess.run(
-        ["promtool", "check", "config", str(path)], capture_output=True, text=True, timeout=30
+        [promtool, "check", "config", str(path)], capture_output=True, text=True, timeout=30
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
