@@ -56,8 +56,6 @@ def snapshot(url: str) -> tuple[list[Any], list[Any], int]:
 def test_two_replicas_fold_concurrently_and_lose_or_double_nothing(
     backend: str, tmp_dir: Path, uid: str
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("replicas share one PostgreSQL")
     url = fresh_database_url(backend, tmp_dir)
     a = ServerProcess(url).start()
     b = ServerProcess(url).start()

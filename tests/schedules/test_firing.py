@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import require_postgres
 from tests.support.server import ServerProcess, drop_pg_database, fresh_database_url, wait_for
 
 BASE = "/aitp/tasks/schedule"
@@ -82,10 +81,8 @@ def test_missed_runs_after_a_restart_follow_each_policy(database_url: str) -> No
         server.stop()
 
 
+@pytest.mark.pg_only  # replicas share PostgreSQL; SQLite serves one process
 def test_two_replicas_fire_every_second_once_with_no_gap(backend: str, database_url: str) -> None:
-    if backend != "postgresql":
-        pytest.skip("replicas share PostgreSQL; SQLite serves one process")
-    require_postgres()
     first = ServerProcess(database_url).start()
     second = ServerProcess(database_url).start()
     try:

@@ -64,8 +64,6 @@ def test_a_crash_between_commit_and_delivery_still_delivers_after_restart(
 def test_two_replicas_share_events_and_deliver_each_webhook_once(
     backend: str, tmp_dir: Path, uid: str
 ) -> None:
-    if backend != "postgresql":
-        pytest.skip("replicas share one PostgreSQL")
     url = fresh_database_url(backend, tmp_dir)
     a = ServerProcess(url, env=ENV).start()
     b = ServerProcess(url, env=ENV).start()
