@@ -13,6 +13,12 @@ from typing import Any
 import httpx
 from websockets.sync.client import connect
 
+from tests.support.event_checks import (
+    check_batch_completed,
+    check_schedule_fired,
+    finish_a_batch,
+    fire_a_schedule,
+)
 from tests.support.flows import claim, register_agent
 from tests.support.server import ServerProcess
 
@@ -171,3 +177,21 @@ def test_streams_refuse_a_wrong_key(server: ServerProcess) -> None:
         raise AssertionError("the socket should have been refused")
     except Exception as exc:
         assert "nope" not in str(exc)
+
+
+def test_sse_delivers_batch_completed_and_schedule_fired_with_their_payloads(
+    server: ServerProcess, api: httpx.Client, uid: str
+) -> None:
+    with sse(server, None, types="batch.completed,schedule.fired") as stream:
+        batch = finish_a_batch(api, uid)
+        schedule_id, runs = fire_a_schedule(api, uid)
+
+        def all_arrived(got: list[dict[str, Any]]) -> bool:
+            mine = [m for m in got if m["data"].get("schedule_id") == schedule_id]
+            batches = [m for m in got if m["data"].get("batch_id") == batch["batch_id"]]
+            return len(mine) == len(runs) and len(batches) == 1
+
+        got = collect(stream, all_arrived, timeout=15)
+    assert {m["type"] for m in got} <= {"batch.completed", "schedule.fired"}
+    check_batch_completed(got, batch)
+    check_schedule_fired(got, schedule_id, runs)

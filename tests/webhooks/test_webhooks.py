@@ -8,6 +8,12 @@ from typing import Any
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from tests.support.event_checks import (
+    check_batch_completed,
+    check_schedule_fired,
+    finish_a_batch,
+    fire_a_schedule,
+)
 from tests.support.flows import claim, register_agent, submit
 from tests.support.receiver import receiver
 from tests.support.server import wait_for
@@ -226,3 +232,25 @@ def test_delivery_to_a_refused_address_is_logged_not_sent(hapi: httpx.Client) ->
     assert r.status_code == 422
     r = hapi.post("/aitp/webhooks", json={"url": "http://169.254.169.254/", "events": ["*"]})
     assert r.status_code == 422
+
+
+def test_batch_completed_and_schedule_fired_are_delivered_with_their_payloads(
+    hapi: httpx.Client, uid: str
+) -> None:
+    with receiver() as rec:
+        hook = register(hapi, rec.url, ["batch.completed", "schedule.fired"])
+        batch = finish_a_batch(hapi, uid)
+        schedule_id, runs = fire_a_schedule(hapi, uid)
+        wait_for(
+            lambda: rec.types().count("schedule.fired") >= 2 and "batch.completed" in rec.types(),
+            timeout=15,
+            message="batch.completed and two schedule.fired deliveries",
+        )
+        hapi.delete(f"/aitp/webhooks/{hook['webhook_id']}")
+    assert set(rec.types()) == {"batch.completed", "schedule.fired"}  # the filter holds
+    check_batch_completed(rec.events(), batch)
+    check_schedule_fired(rec.events(), schedule_id, runs)
+    verifier = Webhook(hook["secret"])
+    for request in rec.requests:
+        headers = {k: v for k, v in request.headers.items() if k.startswith("webhook-")}
+        assert verifier.verify(request.body, headers) == request.json
