@@ -23,6 +23,7 @@ from tests.support.server import (
     fresh_database_url,
     postgres_available,
 )
+from tests.support.services import unavailable
 
 BACKENDS = ["sqlite", "postgresql"]
 BACKEND_ONLY = {"pg_only": "postgresql", "sqlite_only": "sqlite"}
@@ -30,11 +31,8 @@ BACKEND_ONLY = {"pg_only": "postgresql", "sqlite_only": "sqlite"}
 
 def require_postgres() -> None:
     reason = postgres_available()
-    if reason is None:
-        return
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{reason} (AINS_TEST_REQUIRE_SERVICES is set)")
-    pytest.skip(reason)
+    if reason is not None:
+        unavailable(reason)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
