@@ -82,7 +82,8 @@ def test_queue_stats_report_depth_oldest_wait_and_dlq(api: httpx.Client, uid: st
     assert stats["by_client"][f"c-{uid}"] == 4
     assert stats["by_priority"]["5"] >= 2
     assert stats["oldest_wait_seconds"] >= 0 and stats["oldest_queued_at"] is not None
-    assert stats["dead_lettered"] >= 0 and stats["depth"] >= 4
+    # other tests share the server, so only the field, not its value, is this test's to check
+    assert isinstance(stats["dead_lettered"], int) and stats["depth"] >= 4
     one = api.get("/aitp/tasks", params={"capability": cap, "limit": 1}).json()["items"][0]
     r = api.put(f"/aitp/tasks/{one['task_id']}/priority", json={"priority": 10})
     assert r.status_code == 200 and r.json()["priority"] == 10
