@@ -4,6 +4,7 @@ and the dependencies handlers use."""
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
@@ -14,7 +15,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ains.exceptions import AinsError, FieldError
+from ains.security.auth import TooManyFailures
 from ains.security.principals import Principal
+from ains.security.throttle import Aggregate
 
 if TYPE_CHECKING:
     from ains.services import Services
@@ -65,9 +68,11 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AinsError)
     async def _ains(request: Request, exc: AinsError) -> Response:
-        if exc.status_code in (401, 403):
+        if exc.status_code in (401, 403) or isinstance(exc, TooManyFailures):
             await _audit_denial(request, exc)
-        return problem(exc.status_code, exc.title, exc.detail, exc.errors, **exc.extra)
+        response = problem(exc.status_code, exc.title, exc.detail, exc.errors, **exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
@@ -93,21 +98,52 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(500, "Internal Server Error", "an unexpected error occurred; it was logged")
 
 
+def peer_of(request: Request) -> str | None:
+    """The TCP peer's address (uvicorn runs without proxy headers, so never a forwarded one)."""
+    return request.client.host if request.client else None
+
+
 async def _audit_denial(request: Request, exc: AinsError) -> None:
+    """Audit a denial; repeats of the same (address, principal, reason) within the window are
+    counted and written as one row when the window closes (see security/throttle.py)."""
     services: Services = request.app.state.services
     principal = getattr(request.state, "principal", None) or Principal("client", "anonymous")
+    source = peer_of(request) or "unknown"
+    action = f"{request.method} {request.url.path}"
+    now = time.monotonic()
+    denials = services.auth.denials
+    due = denials.due(now)
+    key = (source, principal.role, principal.principal_id, exc.status_code, exc.detail)
+    first = denials.note(key, action, now)
+    if first:
+        detail = {"status": exc.status_code, "detail": exc.detail, "source": source, "count": 1}
+        await write_denials(services, [(principal, action, detail)], due)
+    elif due:
+        await write_denials(services, [], due)
+
+
+async def write_denials(
+    services: Services,
+    single: list[tuple[Principal, str, dict[str, Any]]],
+    aggregates: list[Aggregate],
+) -> None:
+    from ains.security import audit
+
+    rows = list(single)
+    for entry in aggregates:
+        source, role, principal_id, status, reason = entry.key
+        detail = {"status": status, "detail": reason, "source": source, "count": entry.count,
+                  "aggregated": True, "window_seconds": services.auth.denials.window}  # fmt: skip
+        rows.append((Principal(role, principal_id), entry.action, detail))  # type: ignore[arg-type]
+    if not rows:
+        return
     try:
         async with services.db.transaction() as tx:
-            from ains.security import audit
-
-            await audit.record(
-                tx.conn,
-                principal,
-                f"{request.method} {request.url.path}",
-                outcome="denied",
-                detail={"status": exc.status_code, "detail": exc.detail},
-                now=services.clock(),
-            )
+            for principal, action, detail in rows:
+                await audit.record(
+                    tx.conn, principal, action, outcome="denied", detail=detail,
+                    now=services.clock(),
+                )  # fmt: skip
     except Exception:
         log.warning("could not write the audit record of a denied request")
 
@@ -163,7 +199,9 @@ async def get_services(request: Request) -> Services:
 
 async def current_principal(request: Request) -> Principal:
     services: Services = request.app.state.services
-    principal = await services.auth.principal(request.headers.get("authorization"))
+    principal = await services.auth.principal(
+        request.headers.get("authorization"), peer_of(request)
+    )
     request.state.principal = principal
     return principal
 
@@ -171,7 +209,9 @@ async def current_principal(request: Request) -> Principal:
 async def caller(request: Request) -> tuple[Services, Principal]:
     """Services and principal without FastAPI's dependency solver, for the hottest paths."""
     services: Services = request.app.state.services
-    principal = await services.auth.principal(request.headers.get("authorization"))
+    principal = await services.auth.principal(
+        request.headers.get("authorization"), peer_of(request)
+    )
     request.state.principal = principal
     return services, principal
 

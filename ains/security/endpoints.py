@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ains.exceptions import Forbidden
-from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.http import CurrentPrincipal, ServicesDep, page_limit, write_denials
 from ains.security import audit, keys
 from ains.security.principals import Principal, Role
 
@@ -95,6 +96,8 @@ async def audit_log(
 ) -> dict[str, Any]:
     _admin(principal)
     size = page_limit(limit, services)
+    # denials still being counted are written first, so the log shows them
+    await write_denials(services, [], services.auth.denials.due(time.monotonic(), everything=True))
     async with services.db.read() as conn:
         items = await audit.query(
             conn,
