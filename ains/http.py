@@ -4,7 +4,6 @@ and the dependencies handlers use."""
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
@@ -17,7 +16,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ains.exceptions import AinsError, FieldError
 from ains.security.auth import TooManyFailures
 from ains.security.principals import Principal
-from ains.security.throttle import Aggregate
 
 if TYPE_CHECKING:
     from ains.services import Services
@@ -104,48 +102,11 @@ def peer_of(request: Request) -> str | None:
 
 
 async def _audit_denial(request: Request, exc: AinsError) -> None:
-    """Audit a denial; repeats of the same (address, principal, reason) within the window are
-    counted and written as one row when the window closes (see security/throttle.py)."""
     services: Services = request.app.state.services
     principal = getattr(request.state, "principal", None) or Principal("client", "anonymous")
-    source = peer_of(request) or "unknown"
     action = f"{request.method} {request.url.path}"
-    now = time.monotonic()
-    denials = services.auth.denials
-    due = denials.due(now)
-    key = (source, principal.role, principal.principal_id, exc.status_code, exc.detail)
-    first = denials.note(key, action, now)
-    if first:
-        detail = {"status": exc.status_code, "detail": exc.detail, "source": source, "count": 1}
-        await write_denials(services, [(principal, action, detail)], due)
-    elif due:
-        await write_denials(services, [], due)
-
-
-async def write_denials(
-    services: Services,
-    single: list[tuple[Principal, str, dict[str, Any]]],
-    aggregates: list[Aggregate],
-) -> None:
-    from ains.security import audit
-
-    rows = list(single)
-    for entry in aggregates:
-        source, role, principal_id, status, reason = entry.key
-        detail = {"status": status, "detail": reason, "source": source, "count": entry.count,
-                  "aggregated": True, "window_seconds": services.auth.denials.window}  # fmt: skip
-        rows.append((Principal(role, principal_id), entry.action, detail))  # type: ignore[arg-type]
-    if not rows:
-        return
-    try:
-        async with services.db.transaction() as tx:
-            for principal, action, detail in rows:
-                await audit.record(
-                    tx.conn, principal, action, outcome="denied", detail=detail,
-                    now=services.clock(),
-                )  # fmt: skip
-    except Exception:
-        log.warning("could not write the audit record of a denied request")
+    source = peer_of(request) or "unknown"
+    await services.auth.denials.deny(principal, source, action, exc.status_code, exc.detail)
 
 
 class BodyLimitMiddleware:

@@ -9,12 +9,14 @@ from typing import Any
 import jwt
 from jwt.algorithms import get_default_algorithms
 
+from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.engine import Database
 from ains.exceptions import TooManyRequests, Unauthorized
 from ains.security import keys, repository
+from ains.security.denials import DenialAuditor
 from ains.security.principals import LOCAL_ADMIN, ROLES, Principal
-from ains.security.throttle import DenialLog, FailureLimiter
+from ains.security.throttle import FailureLimiter
 
 CACHE_SECONDS = 5.0
 UNKNOWN_PEER = "unknown"
@@ -62,7 +64,7 @@ def jwt_settings_error(settings: Settings) -> str | None:
 
 
 class Authenticator:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, clock: Clock = utcnow) -> None:
         self.settings = settings
         self.db = db
         self._cache: dict[str, tuple[Principal | None, float]] = {}
@@ -70,7 +72,7 @@ class Authenticator:
         self.failures = FailureLimiter(
             settings.auth_failure_limit, settings.auth_failure_window_seconds
         )
-        self.denials = DenialLog(settings.audit_denial_window_seconds)
+        self.denials = DenialAuditor(db, clock, settings.audit_denial_window_seconds)
 
     def forget(self, key_hash: str | None = None) -> None:
         """Drop cached answers (after a key is created or revoked); creating a key clears the

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ains.exceptions import Forbidden
-from ains.http import CurrentPrincipal, ServicesDep, page_limit, write_denials
+from ains.http import CurrentPrincipal, ServicesDep, page_limit
 from ains.security import audit, keys
 from ains.security.principals import Principal, Role
 
@@ -97,7 +96,7 @@ async def audit_log(
     _admin(principal)
     size = page_limit(limit, services)
     # denials still being counted are written first, so the log shows them
-    await write_denials(services, [], services.auth.denials.due(time.monotonic(), everything=True))
+    await services.auth.denials.flush()
     async with services.db.read() as conn:
         items = await audit.query(
             conn,
