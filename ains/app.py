@@ -117,8 +117,11 @@ def _add_operational_routes(app: FastAPI, services: Services) -> None:
         )
         if refusal is not None:
             status, reason = refusal
-            title = "Unauthorized" if status == 401 else "Forbidden"
-            return problem(status, title, reason)
+            if status == 403:
+                return problem(status, "Forbidden", reason)
+            response = problem(status, "Unauthorized", reason)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
         try:
             snapshot: StateSnapshot | Exception = await take_snapshot(
                 services.db, services.clock(), services.settings.agent_offline_after

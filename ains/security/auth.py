@@ -39,6 +39,18 @@ def is_loopback_peer(host: str | None) -> bool:
     return address.is_loopback
 
 
+def failure_bucket(peer: str | None) -> str:
+    """The unit failed authentications are counted by: the address, or its /64 for IPv6 (one
+    host usually holds a whole /64, so counting single addresses would let it rotate)."""
+    try:
+        address = ipaddress.ip_address((peer or "").split("%", 1)[0])
+    except ValueError:
+        return peer or UNKNOWN_PEER
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else address)
+
+
 def jwt_settings_error(settings: Settings) -> str | None:
     """Why the JWT settings cannot verify any token, or None when they can (or JWT is off)."""
     algorithm = settings.jwt_algorithm
@@ -107,7 +119,7 @@ class Authenticator:
         try:
             return await self._resolve(authorization, peer)
         except Unauthorized:
-            address = peer or UNKNOWN_PEER
+            address = failure_bucket(peer)
             now = time.monotonic()
             self.failures.add(address, now)
             wait = self.failures.retry_after(address, now)

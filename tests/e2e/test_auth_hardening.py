@@ -281,7 +281,9 @@ def test_metrics_need_the_token_outside_the_allowed_networks(backend: str, tmp_p
     env = {"AINS_METRICS_TOKEN": "scrape-s3cret", "AINS_METRICS_ALLOW": "10.0.0.0/8"}
     with running_server(backend, tmp_path, **env) as server:
         url = f"{server.url}/metrics"
-        _problem(httpx.get(url), 401)
+        assert (
+            _problem(httpx.get(url), 401) and "Bearer" in httpx.get(url).headers["www-authenticate"]
+        )
         _problem(httpx.get(url, headers={"Authorization": "Bearer wrong"}), 401)
         # a forwarded address from an allowed network is not believed
         _problem(httpx.get(url, headers={"X-Forwarded-For": "10.1.2.3"}), 401)

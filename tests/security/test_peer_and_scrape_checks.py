@@ -7,7 +7,7 @@ import pytest
 
 from ains.config import Settings
 from ains.metrics.access import scrape_refusal
-from ains.security.auth import is_loopback_peer, jwt_settings_error
+from ains.security.auth import failure_bucket, is_loopback_peer, jwt_settings_error
 from ains.security.throttle import DenialLog, FailureLimiter
 
 _401_NO_TOKEN = "metrics need Authorization: Bearer <AINS_METRICS_TOKEN>"
@@ -85,3 +85,12 @@ def test_repeated_denials_become_one_row_with_their_count() -> None:
     (aggregate,) = log.due(10.0)
     assert aggregate.count == 99 and aggregate.action == "GET /b98"
     assert log.note(key, "GET /a", 11.0) is True  # the next window opens with a row again
+
+
+def test_failures_are_counted_per_ipv4_address_and_per_ipv6_64() -> None:
+    assert failure_bucket("203.0.113.9") == "203.0.113.9"
+    assert failure_bucket("::ffff:203.0.113.9") == "203.0.113.9"
+    assert failure_bucket("2001:db8:1:2:aaaa::1") == failure_bucket("2001:db8:1:2:bbbb::7")
+    assert failure_bucket("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert failure_bucket("2001:db8:1:3::1") != failure_bucket("2001:db8:1:2::1")
+    assert failure_bucket(None) == "unknown"
