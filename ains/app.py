@@ -17,7 +17,14 @@ from ains.config import Settings
 from ains.db.migrate import upgrade
 from ains.dlq.endpoints import router as dlq_router
 from ains.events.endpoints import router as events_router
-from ains.http import BodyLimitMiddleware, FastJSONResponse, install_error_handlers, problem
+from ains.http import (
+    BodyLimitMiddleware,
+    FastJSONResponse,
+    install_error_handlers,
+    peer_of,
+    problem,
+)
+from ains.metrics.access import scrape_refusal
 from ains.metrics.db import instrument_engine
 from ains.metrics.exposition import render_metrics
 from ains.metrics.middleware import MetricsMiddleware
@@ -104,7 +111,17 @@ def _add_operational_routes(app: FastAPI, services: Services) -> None:
         return FastJSONResponse({"status": "ready", "database": services.db.engine.dialect.name})
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
-    async def metrics(_request: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        refusal = scrape_refusal(
+            services.settings, request.headers.get("authorization"), peer_of(request)
+        )
+        if refusal is not None:
+            status, reason = refusal
+            if status == 403:
+                return problem(status, "Forbidden", reason)
+            response = problem(status, "Unauthorized", reason)
+            response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
         try:
             snapshot: StateSnapshot | Exception = await take_snapshot(
                 services.db, services.clock(), services.settings.agent_offline_after

@@ -43,6 +43,19 @@ async def _admin_key_exists(settings: Settings) -> bool:
         await db.dispose()
 
 
+def _settings() -> Settings:
+    """The settings, or a one-line refusal naming the bad variable."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "AINS_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        _fail(f"Refusing to start: {field}: {first['msg']}")
+        raise
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address [AINS_HOST]")] = None,
@@ -64,7 +77,11 @@ def serve(
     ):
         if value is not None:
             os.environ[name] = str(value)
-    settings = Settings()
+    settings = _settings()
+    from ains.security.auth import jwt_settings_error
+
+    if (jwt_error := jwt_settings_error(settings)) is not None:
+        _fail(f"Refusing to start: {jwt_error}.")
     if settings.is_sqlite and settings.workers > 1:
         _fail(
             "SQLite allows one server process only: use --workers 1, or PostgreSQL "
@@ -98,6 +115,9 @@ def serve(
         log_level=settings.log_level.lower(),
         access_log=False,
         timeout_graceful_shutdown=10,
+        # the client address is the TCP peer: protected mode and the /metrics network check
+        # must not believe an X-Forwarded-For header
+        proxy_headers=False,
     )
 
 

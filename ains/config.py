@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from functools import cached_property
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./ains.db"
@@ -49,6 +49,34 @@ class Settings(BaseSettings):
     jwt_secret: str | None = None
     jwt_public_key: str | None = None
     jwt_algorithm: str = "HS256"
+    # when set, a JWT must carry this `aud` / `iss`
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+
+    # Failed authentications a source address may make per window before it gets 429.
+    auth_failure_limit: int = Field(30, ge=1)
+    auth_failure_window_seconds: float = Field(60.0, gt=0)
+    # Repeated denials of one (address, principal, reason) within this window are one audit row.
+    audit_denial_window_seconds: float = Field(60.0, gt=0)
+
+    # /metrics: a Bearer token that may scrape from anywhere, and the networks that may scrape
+    # without it (comma-separated CIDRs).
+    metrics_token: str | None = None
+    metrics_allow: str = "127.0.0.0/8,::1"
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in _split(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"AINS_METRICS_ALLOW: {part!r} is not a CIDR network") from exc
+        return value
+
+    @cached_property
+    def metrics_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(p, strict=False) for p in _split(self.metrics_allow))
 
     @cached_property
     def is_sqlite(self) -> bool:
@@ -62,3 +90,7 @@ class Settings(BaseSettings):
             return ipaddress.ip_address(self.host).is_loopback
         except ValueError:
             return False
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]

@@ -23,11 +23,13 @@ class AinsError(Exception):
         *,
         errors: list[FieldError] | None = None,
         extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
         self.extra = extra or {}
+        self.headers = headers or {}
 
 
 class BadRequest(AinsError):

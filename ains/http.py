@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ains.exceptions import AinsError, FieldError
+from ains.security.auth import TooManyFailures
 from ains.security.principals import Principal
 
 if TYPE_CHECKING:
@@ -65,9 +66,11 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AinsError)
     async def _ains(request: Request, exc: AinsError) -> Response:
-        if exc.status_code in (401, 403):
+        if exc.status_code in (401, 403) or isinstance(exc, TooManyFailures):
             await _audit_denial(request, exc)
-        return problem(exc.status_code, exc.title, exc.detail, exc.errors, **exc.extra)
+        response = problem(exc.status_code, exc.title, exc.detail, exc.errors, **exc.extra)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
@@ -93,23 +96,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(500, "Internal Server Error", "an unexpected error occurred; it was logged")
 
 
+def peer_of(request: Request) -> str | None:
+    """The TCP peer's address (uvicorn runs without proxy headers, so never a forwarded one)."""
+    return request.client.host if request.client else None
+
+
 async def _audit_denial(request: Request, exc: AinsError) -> None:
     services: Services = request.app.state.services
     principal = getattr(request.state, "principal", None) or Principal("client", "anonymous")
-    try:
-        async with services.db.transaction() as tx:
-            from ains.security import audit
-
-            await audit.record(
-                tx.conn,
-                principal,
-                f"{request.method} {request.url.path}",
-                outcome="denied",
-                detail={"status": exc.status_code, "detail": exc.detail},
-                now=services.clock(),
-            )
-    except Exception:
-        log.warning("could not write the audit record of a denied request")
+    action = f"{request.method} {request.url.path}"
+    source = peer_of(request) or "unknown"
+    await services.auth.denials.deny(principal, source, action, exc.status_code, exc.detail)
 
 
 class BodyLimitMiddleware:
@@ -163,7 +160,9 @@ async def get_services(request: Request) -> Services:
 
 async def current_principal(request: Request) -> Principal:
     services: Services = request.app.state.services
-    principal = await services.auth.principal(request.headers.get("authorization"))
+    principal = await services.auth.principal(
+        request.headers.get("authorization"), peer_of(request)
+    )
     request.state.principal = principal
     return principal
 
@@ -171,7 +170,9 @@ async def current_principal(request: Request) -> Principal:
 async def caller(request: Request) -> tuple[Services, Principal]:
     """Services and principal without FastAPI's dependency solver, for the hottest paths."""
     services: Services = request.app.state.services
-    principal = await services.auth.principal(request.headers.get("authorization"))
+    principal = await services.auth.principal(
+        request.headers.get("authorization"), peer_of(request)
+    )
     request.state.principal = principal
     return services, principal
 

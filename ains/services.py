@@ -85,6 +85,7 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.bus.stop()
+        await self.auth.denials.flush()  # denials still being counted
         await self.db.dispose()
 
 
@@ -111,7 +112,7 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         db=db,
         bus=bus,
         keyring=keyring,
-        auth=Authenticator(settings, db),
+        auth=Authenticator(settings, db, clock),
         tasks=tasks,
         execution=execution,
         control=control,

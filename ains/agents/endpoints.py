@@ -70,7 +70,9 @@ async def deregister_agent(
     agent_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> Response:
     async with services.db.transaction() as tx:
-        await services.agents.deregister(tx, principal, agent_id)
+        revoked = await services.agents.deregister(tx, principal, agent_id)
+    for key_hash in revoked:
+        services.auth.forget(key_hash)
     return Response(status_code=204)
 
 

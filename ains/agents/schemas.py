@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
@@ -24,12 +25,7 @@ class AgentIn(BaseModel):
     @field_validator("capabilities")
     @classmethod
     def _capabilities(cls, value: list[str]) -> list[str]:
-        import re
-
-        for i, cap in enumerate(value):
-            if not re.match(CAPABILITY, cap):
-                raise ValueError(f"item {i} ({cap!r}) is not a capability name like translation:v1")
-        return list(dict.fromkeys(value))
+        return _capability_names(value)
 
 
 class HeartbeatIn(BaseModel):
@@ -42,4 +38,17 @@ class AgentPatch(BaseModel):
     trust_score: float | None = Field(None, ge=0, le=1)
     status: Literal["ACTIVE", "QUARANTINED"] | None = None
     max_concurrency: int | None = Field(None, ge=1, le=10_000)
+    capabilities: list[str] | None = Field(None, min_length=1, max_length=100)
     reason: str = Field("admin change", min_length=1, max_length=2000)
+
+    @field_validator("capabilities")
+    @classmethod
+    def _capabilities(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _capability_names(value)
+
+
+def _capability_names(value: list[str]) -> list[str]:
+    for i, cap in enumerate(value):
+        if not re.match(CAPABILITY, cap):
+            raise ValueError(f"item {i} ({cap!r}) is not a capability name like translation:v1")
+    return list(dict.fromkeys(value))

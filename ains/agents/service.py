@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains.agents import repository as agent_repository
 from ains.agents.schemas import AgentIn, AgentPatch
 from ains.agents.trust import INITIAL_TRUST
 from ains.clock import Clock, new_id
@@ -19,6 +20,7 @@ from ains.exceptions import Conflict, Forbidden, NotFound
 from ains.models import agent_capabilities, agents, tasks, trust_records
 from ains.pagination import decode_cursor, encode_cursor
 from ains.security import keys
+from ains.security import repository as security_repository
 from ains.security.principals import Principal
 from ains.tasks.control import TaskControl
 from ains.tasks.states import HELD
@@ -86,6 +88,8 @@ class AgentService:
             raise Forbidden("registering an agent needs an admin key (or that agent's own key)")
         now = self.clock()
         existing = (await tx.conn.execute(sa.select(agents).where(A.agent_id == agent_id))).first()
+        if existing is not None and principal.role == "agent":
+            return await self._reregister_self(tx, principal, existing, body, now)
         values = {
             "name": body.name,
             "capabilities": body.capabilities,
@@ -97,7 +101,7 @@ class AgentService:
             "last_heartbeat_at": now,
             "updated_at": now,
         }
-        if existing is not None and existing.status != "DEREGISTERED" and principal.role != "agent":
+        if existing is not None and existing.status != "DEREGISTERED":
             raise Conflict(f"agent {agent_id} is already registered")
         if existing is None:
             await tx.conn.execute(
@@ -144,6 +148,30 @@ class AgentService:
         row = await self.get_row(tx.conn, agent_id)
         tx.on_commit(lambda: self.bus.publish_many("route", body.capabilities))
         return {**self.view(row), "api_key": api_key}
+
+    async def _reregister_self(
+        self, tx: Tx, principal: Principal, existing: Any, body: AgentIn, now: datetime
+    ) -> dict[str, Any]:
+        """An agent registering itself again (a restart) refreshes its name, metadata and
+        liveness only: status, capacity, team and capabilities are an admin's to change, so a
+        quarantined agent cannot lift its quarantine or widen what it is routed."""
+        agent_id = existing.agent_id
+        if existing.status == "DEREGISTERED":
+            raise Conflict(
+                f"agent {agent_id} was deregistered; only an admin may register it again"
+            )
+        await agent_repository.refresh(
+            tx.conn, agent_id, name=body.name, metadata=body.metadata, now=now
+        )
+        await add_events(
+            tx.conn,
+            [event("agent.online", now, agent_id=agent_id, actor=principal.actor,
+                   reason="re-registered")],
+        )  # fmt: skip
+        if not existing.online:
+            tx.on_commit(lambda: self.bus.publish_many("route", existing.capabilities))
+        row = await self.get_row(tx.conn, agent_id)
+        return {**self.view(row), "api_key": None}
 
     async def heartbeat(
         self, tx: Tx, principal: Principal, agent_id: str, in_flight: list[str] | None
@@ -259,10 +287,12 @@ class AgentService:
             "next_cursor": encode_cursor("agt", page[-1].agent_id) if more else None,
         }
 
-    async def deregister(self, tx: Tx, principal: Principal, agent_id: str) -> None:
+    async def deregister(self, tx: Tx, principal: Principal, agent_id: str) -> list[str]:
+        """Deregister the agent and revoke its keys; returns the revoked keys' hashes."""
         self.authorize_self(principal, agent_id)
         await self.get_row(tx.conn, agent_id)
         now = self.clock()
+        revoked = await security_repository.revoke_principal_keys(tx.conn, "agent", agent_id, now)
         await tx.conn.execute(
             sa.update(agents)
             .where(A.agent_id == agent_id)
@@ -281,6 +311,7 @@ class AgentService:
                 )
             ],
         )
+        return revoked
 
     async def patch(
         self, tx: Tx, principal: Principal, agent_id: str, body: AgentPatch
@@ -296,6 +327,8 @@ class AgentService:
             values["max_concurrency"] = body.max_concurrency
         if body.trust_score is not None:
             values["trust_score"] = body.trust_score
+        if body.capabilities is not None:
+            await agent_repository.replace_capabilities(tx.conn, agent_id, body.capabilities)
         if body.trust_score is not None or body.status is not None:
             await tx.conn.execute(
                 sa.insert(trust_records).values(
@@ -314,7 +347,8 @@ class AgentService:
                 )
             )
         await tx.conn.execute(sa.update(agents).where(A.agent_id == agent_id).values(**values))
-        tx.on_commit(lambda: self.bus.publish_many("route", row.capabilities))
+        routed = list(row.capabilities) + list(body.capabilities or [])
+        tx.on_commit(lambda: self.bus.publish_many("route", routed))
         return self.view(await self.get_row(tx.conn, agent_id))
 
     async def trust_history(

@@ -53,10 +53,12 @@ def _cursor(value: str | None) -> int | None:
     return int(value)
 
 
-async def _principal(services: Services, authorization: str | None, token: str | None) -> Principal:
+async def _principal(
+    services: Services, authorization: str | None, token: str | None, peer: str | None
+) -> Principal:
     if not authorization and token:
         authorization = f"Bearer {token}"
-    return await services.auth.principal(authorization)
+    return await services.auth.principal(authorization, peer)
 
 
 @router.get("/aitp/events")
@@ -73,7 +75,8 @@ async def event_stream(
     authorization: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     services: Services = request.app.state.services
-    principal = await _principal(services, authorization, token)
+    peer = request.client.host if request.client else None
+    principal = await _principal(services, authorization, token, peer)
     request.state.principal = principal
     filters = _filters(task_id, batch_id, task_type, status, types)
     cursor = _cursor(after if after is not None else last_event_id)
@@ -114,7 +117,8 @@ async def task_socket(
 ) -> None:
     services: Services = websocket.app.state.services
     try:
-        principal = await _principal(services, websocket.headers.get("authorization"), token)
+        peer = websocket.client.host if websocket.client else None
+        principal = await _principal(services, websocket.headers.get("authorization"), token, peer)
         cursor = _cursor(after)
     except AinsError as exc:
         await websocket.close(code=1008, reason=exc.detail[:120])

@@ -6,7 +6,7 @@ from ains.models.analytics import task_rollup_deltas, task_rollups
 from ains.models.batches import batches, templates
 from ains.models.events import events
 from ains.models.schedules import schedule_executions, scheduled_tasks
-from ains.models.security import api_keys, audit_log
+from ains.models.security import api_keys, audit_log, server_state
 from ains.models.tasks import idempotency_keys, task_attempts, task_dependencies, tasks
 from ains.models.trust_records import trust_records
 from ains.models.webhooks import webhook_attempts, webhook_cursor, webhook_deliveries, webhooks
@@ -22,6 +22,7 @@ __all__ = [
     "metadata",
     "schedule_executions",
     "scheduled_tasks",
+    "server_state",
     "task_attempts",
     "task_dependencies",
     "task_rollup_deltas",

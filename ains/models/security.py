@@ -32,3 +32,12 @@ audit_log = sa.Table(
     sa.Index(None, "principal_id", "occurred_at"),
     sa.Index(None, "target_id"),
 )
+
+# One row per server-wide fact; `secured` exists once the first admin key has ever existed.
+server_state = sa.Table(
+    "server_state",
+    metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+    ts("updated_at", nullable=False),
+)

@@ -2,50 +2,137 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from typing import Any
 
 import jwt
+from jwt.algorithms import get_default_algorithms
 
+from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.engine import Database
-from ains.exceptions import Unauthorized
-from ains.security import keys
+from ains.exceptions import TooManyRequests, Unauthorized
+from ains.security import keys, repository
+from ains.security.denials import DenialAuditor
 from ains.security.principals import LOCAL_ADMIN, ROLES, Principal
+from ains.security.throttle import FailureLimiter
 
 CACHE_SECONDS = 5.0
+UNKNOWN_PEER = "unknown"
+
+
+class TooManyFailures(TooManyRequests):
+    """Too many failed authentications from one address; audited like a denial."""
+
+
+def is_loopback_peer(host: str | None) -> bool:
+    """Whether the TCP peer is this machine (the whole of 127/8, ::1, IPv4-mapped loopback)."""
+    if not host:
+        return False
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def failure_bucket(peer: str | None) -> str:
+    """The unit failed authentications are counted by: the address, or its /64 for IPv6 (one
+    host usually holds a whole /64, so counting single addresses would let it rotate)."""
+    try:
+        address = ipaddress.ip_address((peer or "").split("%", 1)[0])
+    except ValueError:
+        return peer or UNKNOWN_PEER
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else address)
+
+
+def jwt_settings_error(settings: Settings) -> str | None:
+    """Why the JWT settings cannot verify any token, or None when they can (or JWT is off)."""
+    algorithm = settings.jwt_algorithm
+    if not (settings.jwt_secret or settings.jwt_public_key):
+        return None
+    if algorithm not in get_default_algorithms() or algorithm == "none":
+        return f"AINS_JWT_ALGORITHM={algorithm} is not a supported JWT algorithm"
+    symmetric = algorithm.startswith("HS")
+    if symmetric and settings.jwt_public_key:
+        return (
+            f"AINS_JWT_PUBLIC_KEY is set but AINS_JWT_ALGORITHM is {algorithm}, a symmetric "
+            "algorithm: set AINS_JWT_ALGORITHM to the key's algorithm (e.g. RS256, ES256), or "
+            "use AINS_JWT_SECRET for HMAC"
+        )
+    if not symmetric and not settings.jwt_public_key:
+        return f"AINS_JWT_ALGORITHM={algorithm} needs AINS_JWT_PUBLIC_KEY (a PEM public key)"
+    if not symmetric:
+        try:
+            get_default_algorithms()[algorithm].prepare_key(settings.jwt_public_key)
+        except Exception as exc:
+            return f"AINS_JWT_PUBLIC_KEY is not a usable {algorithm} public key: {exc}"
+    return None
 
 
 class Authenticator:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, clock: Clock = utcnow) -> None:
         self.settings = settings
         self.db = db
         self._cache: dict[str, tuple[Principal | None, float]] = {}
-        self._admin_exists: tuple[bool, float] | None = None
+        self._secured: tuple[bool, float] | None = None
+        self.failures = FailureLimiter(
+            settings.auth_failure_limit, settings.auth_failure_window_seconds
+        )
+        self.denials = DenialAuditor(db, clock, settings.audit_denial_window_seconds)
 
     def forget(self, key_hash: str | None = None) -> None:
-        """Drop cached answers (after a key is created or revoked)."""
+        """Drop cached answers (after a key is created or revoked); creating a key clears the
+        negative answers too."""
         if key_hash is None:
             self._cache.clear()
         else:
             self._cache.pop(key_hash, None)
-        self._admin_exists = None
+        if self._secured is not None and not self._secured[0]:
+            self._secured = None
 
-    async def admin_key_exists(self) -> bool:
+    async def secured(self) -> bool:
+        """Whether an admin key has ever existed; once true it stays true."""
         now = time.monotonic()
-        if self._admin_exists is None or self._admin_exists[1] < now:
+        if self._secured is None or not (self._secured[0] or self._secured[1] >= now):
             async with self.db.read() as conn:
-                exists = await keys.admin_key_exists(conn)
-            self._admin_exists = (exists, now + CACHE_SECONDS)
-        return self._admin_exists[0]
+                self._secured = (await repository.is_secured(conn), now + CACHE_SECONDS)
+        return self._secured[0]
 
-    async def open_access(self) -> bool:
-        """Protected mode: loopback-only and no admin key yet → requests act as local admin."""
-        return self.settings.listens_on_loopback_only and not await self.admin_key_exists()
+    async def open_access(self, peer: str | None) -> bool:
+        """Protected mode: a loopback caller of a loopback-only server that has never had an
+        admin key acts as the local admin. The peer is the TCP peer (the server does not read
+        X-Forwarded-For), so a same-host reverse proxy makes every caller loopback: protected
+        mode is for the first run only."""
+        return (
+            self.settings.listens_on_loopback_only
+            and is_loopback_peer(peer)
+            and not await self.secured()
+        )
 
-    async def principal(self, authorization: str | None) -> Principal:
+    async def principal(self, authorization: str | None, peer: str | None = None) -> Principal:
+        try:
+            return await self._resolve(authorization, peer)
+        except Unauthorized:
+            address = failure_bucket(peer)
+            now = time.monotonic()
+            self.failures.add(address, now)
+            wait = self.failures.retry_after(address, now)
+            if wait is not None:
+                raise TooManyFailures(
+                    "too many failed authentications from this address; retry later",
+                    headers={"Retry-After": str(wait)},
+                ) from None
+            raise
+
+    async def _resolve(self, authorization: str | None, peer: str | None) -> Principal:
         if not authorization:
-            if await self.open_access():
+            if await self.open_access(peer):
                 return LOCAL_ADMIN
             raise Unauthorized("credentials required: send Authorization: Bearer <api key>")
         scheme, _, token = authorization.partition(" ")
@@ -72,10 +159,16 @@ class Authenticator:
         return cached[0]
 
     def _from_jwt(self, token: str) -> Principal:
-        key: Any = self.settings.jwt_public_key or self.settings.jwt_secret
+        symmetric = self.settings.jwt_algorithm.startswith("HS")
+        key: Any = self.settings.jwt_secret if symmetric else self.settings.jwt_public_key
         try:
             claims = jwt.decode(
-                token, key, algorithms=[self.settings.jwt_algorithm], options={"require": ["sub"]}
+                token,
+                key,
+                algorithms=[self.settings.jwt_algorithm],
+                audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer,
+                options={"require": self._required_claims()},
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}") from exc
@@ -83,3 +176,11 @@ class Authenticator:
         if role not in ROLES:
             raise Unauthorized(f"invalid token: unknown role {role!r}")
         return Principal(role=role, principal_id=str(claims["sub"]), team=claims.get("team"))
+
+    def _required_claims(self) -> list[str]:
+        required = ["sub", "exp"]
+        if self.settings.jwt_audience:
+            required.append("aud")
+        if self.settings.jwt_issuer:
+            required.append("iss")
+        return required

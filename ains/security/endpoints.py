@@ -95,6 +95,8 @@ async def audit_log(
 ) -> dict[str, Any]:
     _admin(principal)
     size = page_limit(limit, services)
+    # denials still being counted are written first, so the log shows them
+    await services.auth.denials.flush()
     async with services.db.read() as conn:
         items = await audit.query(
             conn,

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.clock import new_id
-from ains.exceptions import NotFound
+from ains.exceptions import Conflict, NotFound
 from ains.models import api_keys
 from ains.pagination import decode_time_cursor, encode_time_cursor
+from ains.security import repository
 from ains.security.principals import Principal, Role
 
 KEY_PREFIX = "ains_"
@@ -63,6 +64,8 @@ async def create_key(
         "revoked_at": None,
     }
     await conn.execute(sa.insert(api_keys).values(values))
+    if role == "admin":
+        await repository.mark_secured(conn, now)
     view = {k: v for k, v in values.items() if k != "key_hash"}
     return {**view, "api_key": api_key}
 
@@ -98,6 +101,18 @@ async def list_keys(conn: AsyncConnection, *, limit: int, cursor: str | None) ->
 
 
 async def revoke_key(conn: AsyncConnection, key_id: str, now: datetime) -> str:
+    """Revoke one key; the last active admin key cannot be revoked (409), so that the server
+    always keeps a way to administer it."""
+    role = await conn.scalar(
+        sa.select(api_keys.c.role).where(
+            api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None)
+        )
+    )
+    if role == "admin" and await repository.active_admin_key_ids(conn) == [key_id]:
+        raise Conflict(
+            f"key {key_id} is the last active admin key: create another admin key before "
+            "revoking it"
+        )
     row = (
         await conn.execute(
             sa.update(api_keys)

@@ -38,9 +38,18 @@ def test_prometheus_scrapes_ains_every_5s(name: str, targets: list[str]) -> None
 
 
 @pytest.mark.parametrize("name", sorted(PROMETHEUS_CONFIGS))
-def test_promtool_accepts_the_config(name: str) -> None:
+def test_promtool_accepts_the_config(name: str, tmp_path: Path) -> None:
     promtool = require_executable("promtool", "apt-get install prometheus")
     path = REPO / "deploy" / "prometheus" / name
+    config = load_yaml(f"deploy/prometheus/{name}")
+    for job in config["scrape_configs"]:
+        if "credentials_file" in job.get("authorization", {}):
+            # written by the container's entrypoint at start; promtool insists that it exists
+            token = tmp_path / "token"
+            token.write_text("t")
+            job["authorization"]["credentials_file"] = str(token)
+            path = tmp_path / name
+            path.write_text(yaml.safe_dump(config))
     done = subprocess.run(
         [promtool, "check", "config", str(path)], capture_output=True, text=True, timeout=30
     )
@@ -110,3 +119,18 @@ def test_dockerfile() -> None:
             for source in line.split()[1:-1]:
                 if source != "README.md":  # the core writes it; the build needs it
                     assert (REPO / source).exists(), source
+
+
+def test_compose_prometheus_scrapes_with_the_metrics_token() -> None:
+    config = load_yaml("deploy/prometheus/prometheus.yml")
+    (job,) = [job for job in config["scrape_configs"] if job["job_name"] == "ains"]
+    credentials = job["authorization"]["credentials_file"]
+    assert job["authorization"]["type"] == "Bearer"
+    services = compose()["services"]
+    prometheus = services["prometheus"]
+    assert prometheus["environment"]["AINS_METRICS_TOKEN"] == "${AINS_METRICS_TOKEN:-}"
+    assert f"> {credentials}" in prometheus["command"][-1]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"][-1]
+    for name in ("ains-1", "ains-2"):
+        assert services[name]["environment"]["AINS_METRICS_TOKEN"] == "${AINS_METRICS_TOKEN:-}"
+    assert "AINS_METRICS_TOKEN=" in (REPO / "deploy/compose.env.example").read_text()
