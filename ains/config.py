@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     header_timeout: float = Field(10.0, gt=0)
     body_timeout: float = Field(30.0, gt=0)
     max_connections: int = Field(4096, ge=1)
+    # open SSE + WebSocket streams per principal, per process
+    max_streams_per_principal: int = Field(10, ge=1)
 
     # Queue fairness: a waiting task gains one priority level per `aging_interval` seconds;
     # 0 disables aging (strict priority).
