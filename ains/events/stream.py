@@ -21,6 +21,8 @@ from ains.events import feed
 from ains.events.bus import Bus
 from ains.events.payloads import event_payload
 from ains.events.registry import StreamRegistry, Subscriber
+from ains.models import tasks
+from ains.queue import repository as queue_repo
 from ains.security import keys
 from ains.security.principals import Principal
 
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 STATS_INTERVAL_SECONDS = 5.0
 KEY_RECHECK_SECONDS = 1.0
 KEY_REVOKED_TOPIC = "keys.revoked"
+T = tasks.c
 
 
 @dataclass(frozen=True)
@@ -196,9 +199,9 @@ class StreamHub:
                 if feed.may_see(principal, ev, task) and filters.accepts(ev, task):
                     yield event_payload(ev, task), cursor
 
-    async def _stats(self, _principal: Principal) -> dict[str, Any]:
+    async def _stats(self, principal: Principal) -> dict[str, Any]:
         async with self.db.read() as conn:
-            depth = await feed.queue_depth(conn)
+            depth = await queue_repo.depth_by(conn, T.priority, queue_repo.visible_to(principal))
         return {
             "type": "queue.stats",
             "event": "queue.stats",

@@ -1,5 +1,5 @@
 """Streams (SSE /aitp/events, WebSocket /ws/tasks) and their principals: the per-principal cap,
-revoked keys end their streams."""
+revoked keys end their streams, and queue.stats shows what GET /aitp/queue/stats shows."""
 
 from __future__ import annotations
 
@@ -198,3 +198,24 @@ def test_streams_of_a_key_revoked_elsewhere_end_within_a_second_and_a_half(
     assert code == 1008
     assert stream.ended_at is not None and stream.ended_at - revoked_at < 1.5
     stream.close()
+
+
+def test_sse_queue_stats_show_the_callers_queue_like_the_rest_endpoint(
+    server: ServerProcess, api: httpx.Client, uid: str
+) -> None:
+    mine, theirs = f"qs-a-{uid}", f"qs-b-{uid}"
+    key_a, key_b = new_key(api, mine)["api_key"], new_key(api, theirs)["api_key"]
+    for _ in range(3):
+        submit_as(server, key_a, mine, f"qs-{uid}:v1")  # no agent has it: stays PENDING
+    submit_as(server, key_b, theirs, f"qs-{uid}:v1")
+    for key, expected in ((key_a, 3), (key_b, 1)):
+        with server.client(key) as owner:
+            rest = owner.get("/aitp/queue/stats").json()
+        stream = SSEStream(server, key)
+        stats = stream.messages[0]
+        stream.close()
+        assert stats["type"] == "queue.stats"
+        assert rest["depth"] == expected
+        assert stats["data"]["pending"] == expected
+        rest_by_priority = {str(p): n for p, n in rest["by_priority"].items() if n}
+        assert stats["data"]["pending_by_priority"] == rest_by_priority
