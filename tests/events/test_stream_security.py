@@ -18,7 +18,13 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from tests.support.server import ServerProcess, wait_for
+from tests.conftest import require_postgres
+from tests.support.server import (
+    ServerProcess,
+    create_pg_database,
+    drop_pg_database,
+    wait_for,
+)
 
 
 class SSEStream:
@@ -219,3 +225,34 @@ def test_sse_queue_stats_show_the_callers_queue_like_the_rest_endpoint(
         assert stats["data"]["pending"] == expected
         rest_by_priority = {str(p): n for p, n in rest["by_priority"].items() if n}
         assert stats["data"]["pending_by_priority"] == rest_by_priority
+
+
+@pytest.mark.pg_only
+def test_revoking_a_key_on_one_replica_ends_its_streams_on_another() -> None:
+    """PostgreSQL replicas: the revoking replica tells the others (NOTIFY), so the streams end
+    at once, not at the next once-a-second re-check (three rounds in a row, so that a lucky
+    re-check cannot pass for the message)."""
+    require_postgres()
+    url = create_pg_database()
+    first, second = ServerProcess(url).start(), ServerProcess(url).start()
+    try:
+        with first.client() as admin:
+            for round_ in range(3):
+                created = new_key(admin, f"replica-client-{round_}")
+                stream = SSEStream(second, created["api_key"])
+                with ws_connect(second, created["api_key"]) as ws:
+                    assert json.loads(ws.recv(timeout=10))["type"] == "queue.stats"
+                    revoked_at = time.monotonic()
+                    assert admin.delete(f"/ains/keys/{created['key_id']}").status_code == 204
+                    code = ws_closed_code(ws, timeout=1.5)
+                    closed_in = time.monotonic() - revoked_at
+                wait_for(lambda s=stream: s.ended_at is not None, timeout=1.5, message="SSE")
+                assert code == 1008
+                assert stream.ended_at is not None
+                assert stream.ended_at - revoked_at < 0.3
+                assert closed_in < 0.3
+                stream.close()
+    finally:
+        first.stop()
+        second.stop()
+        drop_pg_database(url)
