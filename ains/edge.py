@@ -110,6 +110,7 @@ class EdgeProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self.limits = limits()
         self._timer: asyncio.TimerHandle | None = None
+        self._phase: str | None = None  # "headers" | "body" while a request is being read
         self._waiting = _waiting(server_state)
         self._refused = False
 
@@ -128,7 +129,8 @@ class EdgeProtocol(HttpToolsProtocol):
             transport.close()
             return
         super().connection_made(transport)
-        self._await_request()
+        self._waiting[self] = None
+        self._arm(self.limits.header_timeout, "headers")
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._refused:
@@ -150,11 +152,6 @@ class EdgeProtocol(HttpToolsProtocol):
 
     # --- timers --------------------------------------------------------------------------
 
-    def _await_request(self) -> None:
-        self._waiting.pop(self, None)
-        self._waiting[self] = None  # to the end: the most recent waiter is evicted last
-        self._arm(self.limits.header_timeout, "headers")
-
     def _arm(self, seconds: float, phase: str) -> None:
         self._cancel_timer()
         self._timer = self.loop.call_later(seconds, self._timed_out, phase)
@@ -166,7 +163,7 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def _timed_out(self, phase: str) -> None:
         self._timer = None
-        if self.transport.is_closing():
+        if self.transport.is_closing() or self._phase not in (phase, None):
             return
         if phase == "body" and self.flow.read_paused:
             # we stopped reading (the application has not consumed the body yet): not the
@@ -174,7 +171,7 @@ class EdgeProtocol(HttpToolsProtocol):
             self._arm(self.limits.body_timeout, phase)
             return
         self._waiting.pop(self, None)
-        if self.cycle is None or not self.cycle.response_started:
+        if self._may_answer(phase):
             seconds = self.limits.header_timeout if phase == "headers" else self.limits.body_timeout
             setting = "AINS_HEADER_TIMEOUT" if phase == "headers" else "AINS_BODY_TIMEOUT"
             self.transport.write(
@@ -186,26 +183,46 @@ class EdgeProtocol(HttpToolsProtocol):
             )
         self.transport.close()
 
+    def _may_answer(self, phase: str) -> bool:
+        """Whether a 408 would not cut into a response (while the headers of a request are
+        read, ``cycle`` is still the previous request's)."""
+        if self.cycle is None:
+            return True
+        if phase == "headers":
+            return self.cycle.response_complete
+        return not self.cycle.response_started
+
     # --- parser callbacks ----------------------------------------------------------------
+    # A request that arrives whole in one read arms no timer: the clock starts only when a
+    # read ends in the middle of a request's headers or body.
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._timer is None and self._phase is not None and not self.transport.is_closing():
+            seconds = self.limits.header_timeout
+            if self._phase == "body":
+                seconds = self.limits.body_timeout
+            self._arm(seconds, self._phase)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        if self._timer is None:  # a keep-alive connection's next request starts its clock
-            self._await_request()
+        self._phase = "headers"
 
     def on_headers_complete(self) -> None:
         self._cancel_timer()
         self._waiting.pop(self, None)
         super().on_headers_complete()
-        if not (self.parser.should_upgrade() and self._should_upgrade()):
-            self._arm(self.limits.body_timeout, "body")
+        upgrade = self.parser.should_upgrade() and self._should_upgrade()
+        self._phase = None if upgrade else "body"
 
     def on_message_complete(self) -> None:
         self._cancel_timer()
+        self._phase = None
         super().on_message_complete()
 
     def handle_websocket_upgrade(self) -> None:
         self._cancel_timer()
+        self._phase = None
         self._waiting.pop(self, None)
         super().handle_websocket_upgrade()
 

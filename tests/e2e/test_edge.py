@@ -195,3 +195,27 @@ def test_serve_raises_the_open_file_limit_to_the_hard_limit(backend: str, tmp_pa
         soft_now, hard_now = line.split()[3:5]
         assert int(soft_now) == hard
         assert hard_now == str(hard)
+
+
+def test_a_keep_alive_connection_dribbling_its_next_request_is_cut_off(
+    backend: str, tmp_path: Path
+) -> None:
+    with running_server(backend, tmp_path, AINS_HEADER_TIMEOUT="1.5") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            first = b""
+            while not first.endswith(b"}"):  # the whole /health answer, headers and body
+                first += s.recv(4096)
+            assert first.startswith(b"HTTP/1.1 200")
+            s.sendall(SLOW_HEADERS)
+            started = time.monotonic()
+            answer = b""
+            while time.monotonic() - started < 5:
+                readable, _, _ = select.select([s], [], [], 0.3)
+                if readable:
+                    answer = s.recv(4096)
+                    break
+                s.sendall(b"a")
+            took = time.monotonic() - started
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert took < 1.5 + 1.0
