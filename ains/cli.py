@@ -68,6 +68,8 @@ def serve(
     """Run the server (SQLite ./ains.db on 127.0.0.1:8000 unless configured)."""
     import uvicorn
 
+    from ains.edge import EdgeProtocol, raise_fd_limit
+
     for name, value in (
         ("AINS_HOST", host),
         ("AINS_PORT", port),
@@ -106,8 +108,10 @@ def serve(
         )
         prepare_multiprocess_dir(directory)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    raise_fd_limit()
     uvicorn.run(
         "ains.app:create_app",
+        http=EdgeProtocol,
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     max_page_size: int = Field(500, ge=1)
     max_wait_seconds: float = Field(30.0, ge=0)
 
+    # The edge (see ains/edge.py): a connection must send its request headers, then its body,
+    # within these many seconds; a process holds at most `max_connections` connections (kept
+    # to half the open-file limit, so the database always has descriptors).
+    header_timeout: float = Field(10.0, gt=0)
+    body_timeout: float = Field(30.0, gt=0)
+    max_connections: int = Field(4096, ge=1)
+    # open SSE + WebSocket streams per principal, per process
+    max_streams_per_principal: int = Field(10, ge=1)
+
     # Queue fairness: a waiting task gains one priority level per `aging_interval` seconds;
     # 0 disables aging (strict priority).
     aging_interval: float = Field(60.0, ge=0)

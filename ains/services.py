@@ -75,6 +75,7 @@ class Services:
             loop.create_task(self.deadlines.run(), name="deadlines"),
             loop.create_task(self.webhook_sender.run(), name="webhook-sender"),
             loop.create_task(self.streams.run(), name="event-streams"),
+            loop.create_task(self.streams.recheck_keys(), name="stream-key-recheck"),
             loop.create_task(self.rollups.run(), name="analytics-rollups"),
         ]
 
@@ -126,6 +127,6 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         queue=queue,
         webhooks=webhooks,
         webhook_sender=WebhookSender(db, webhooks, bus, clock, settings.webhook_max_concurrency),
-        streams=StreamHub(db, bus),
+        streams=StreamHub(db, bus, settings.max_streams_per_principal),
         rollups=RollupFolder(db, bus),
     )

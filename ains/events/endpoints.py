@@ -5,24 +5,33 @@ that cannot set headers, such as browsers' EventSource and WebSocket), show only
 may see, and accept the same filters: ``task_id`` (repeatable or comma-separated), ``batch_id``,
 ``task_type``, ``status``, ``types``. Each message is one event's JSON; ``after`` (or SSE's
 ``Last-Event-ID``) resumes after an event id.
+
+A principal may hold ``AINS_MAX_STREAMS_PER_PRINCIPAL`` streams at once per process (the next
+SSE is a 429, the next WebSocket is closed with 4429); a stream ends within a second of its API
+key's revocation (the WebSocket with close code 1008).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
+from ains.events.registry import Subscriber
 from ains.events.stream import StreamFilter
-from ains.exceptions import AinsError, Unprocessable
+from ains.exceptions import AinsError, TooManyRequests, Unprocessable
 from ains.security.principals import Principal
 from ains.services import Services
 
 router = APIRouter(tags=["events"])
+# a WebSocket refused for the principal's stream cap (4000-4999: application codes; 429's echo)
+CLOSE_TOO_MANY = 4429
 
 
 def _split(values: list[str] | None) -> frozenset[str]:
@@ -80,7 +89,8 @@ async def event_stream(
     request.state.principal = principal
     filters = _filters(task_id, batch_id, task_type, status, types)
     cursor = _cursor(after if after is not None else last_event_id)
-    messages = services.streams.messages(principal, filters, cursor)
+    sub = services.streams.open(principal)
+    messages = services.streams.messages(sub, filters, cursor)
 
     async def body() -> AsyncIterator[bytes]:
         yield b"retry: 1000\n\n"
@@ -97,11 +107,27 @@ async def event_stream(
             with contextlib.suppress(Exception):
                 await messages.aclose()  # type: ignore[attr-defined]
 
-    return StreamingResponse(
+    return _OpenStream(
         body(),
+        on_end=lambda: services.streams.close(sub),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )
+
+
+class _OpenStream(StreamingResponse):
+    """Releases the stream's place when the response ends, however it ends (the body
+    generator's own ``finally`` does not run if it never started)."""
+
+    def __init__(self, content: AsyncIterator[bytes], on_end: Callable[[], None], **kw: Any):
+        super().__init__(content, **kw)
+        self._on_end = on_end
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._on_end()
 
 
 @router.websocket("/ws/tasks")
@@ -124,12 +150,31 @@ async def task_socket(
         await websocket.close(code=1008, reason=exc.detail[:120])
         return
     await websocket.accept()
+    try:
+        sub = services.streams.open(principal)
+    except TooManyRequests as exc:
+        await websocket.close(code=CLOSE_TOO_MANY, reason=exc.detail[:120])
+        return
     filters = _filters(task_id, batch_id, task_type, status, types)
-    messages = services.streams.messages(principal, filters, cursor)
+    messages = services.streams.messages(sub, filters, cursor)
+    watcher = asyncio.get_running_loop().create_task(_end_on_disconnect(websocket, sub))
     try:
         async for message in messages:
             await websocket.send_text(orjson.dumps(message, default=str).decode())
+        if sub.revoked:
+            await websocket.close(code=1008, reason="API key revoked")
     except (WebSocketDisconnect, RuntimeError):
         return
     finally:
+        watcher.cancel()
         await messages.aclose()  # type: ignore[attr-defined]
+        services.streams.close(sub)
+
+
+async def _end_on_disconnect(websocket: WebSocket, sub: Subscriber) -> None:
+    """End the stream as soon as the client goes away (not at the next send), so that its
+    place under the per-principal cap is free again at once."""
+    with contextlib.suppress(Exception):
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+    sub.offer(None)

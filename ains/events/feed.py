@@ -57,13 +57,6 @@ async def task_rows(conn: AsyncConnection, task_ids: Iterable[str]) -> dict[str,
     return found
 
 
-async def queue_depth(conn: AsyncConnection) -> dict[str, int]:
-    rows = await conn.execute(
-        sa.select(T.priority, sa.func.count()).where(T.status == "PENDING").group_by(T.priority)
-    )
-    return {str(p): int(n) for p, n in rows}
-
-
 def may_see(principal: Principal, ev: Mapping[str, Any], task: Mapping[str, Any] | None) -> bool:
     """Whether ``principal`` may be told about the event ``ev`` (``task``: its task row)."""
     if principal.is_admin:

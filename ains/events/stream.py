@@ -20,13 +20,18 @@ from ains.db.engine import Database
 from ains.events import feed
 from ains.events.bus import Bus
 from ains.events.payloads import event_payload
+from ains.events.registry import StreamRegistry, Subscriber
+from ains.models import tasks
+from ains.queue import repository as queue_repo
+from ains.security import keys
 from ains.security.principals import Principal
 
 log = logging.getLogger(__name__)
 
 STATS_INTERVAL_SECONDS = 5.0
-QUEUE_LIMIT = 10_000
-Item = tuple[dict[str, Any], dict[str, Any] | None]
+KEY_RECHECK_SECONDS = 1.0
+KEY_REVOKED_TOPIC = "keys.revoked"
+T = tasks.c
 
 
 @dataclass(frozen=True)
@@ -53,37 +58,56 @@ class StreamFilter:
         return True
 
 
-class _Subscriber:
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[Item | None] = asyncio.Queue(QUEUE_LIMIT)
-
-    def offer(self, item: Item | None) -> None:
-        try:
-            self.queue.put_nowait(item)
-        except asyncio.QueueFull:  # too slow: end the stream, the client resumes by cursor
-            with contextlib.suppress(asyncio.QueueEmpty):
-                self.queue.get_nowait()
-            self.queue.put_nowait(None)
-
-
 class StreamHub:
-    def __init__(self, db: Database, bus: Bus) -> None:
+    def __init__(self, db: Database, bus: Bus, max_per_principal: int) -> None:
         self.db = db
-        self._subscribers: set[_Subscriber] = set()
+        self._bus = bus
+        self.registry = StreamRegistry(max_per_principal)
+        self._subscribers: set[Subscriber] = set()
         self._position: int | None = None
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._holes = feed.HoleWatcher()
         bus.subscribe("events", lambda _p: self._wake.set())
+        bus.subscribe(KEY_REVOKED_TOPIC, self.registry.revoke_key)
 
-    async def _attach(self) -> tuple[_Subscriber, int]:
-        sub = _Subscriber()
+    def open(self, principal: Principal) -> Subscriber:
+        """A new stream for ``principal``; TooManyRequests past its cap. ``close`` it after."""
+        return self.registry.open(principal)
+
+    def close(self, sub: Subscriber) -> None:
+        self.registry.close(sub)
+        self._subscribers.discard(sub)
+
+    def key_revoked(self, key_id: str) -> None:
+        """End the streams opened with API key ``key_id``, here and (through the bus) in
+        every other replica."""
+        self._bus.publish(KEY_REVOKED_TOPIC, key_id)
+
+    async def recheck_keys(self) -> None:
+        """Safety net for revocations whose message was lost: ends, within a second, the
+        streams whose API key is no longer valid. Only keys with open streams are looked up."""
+        while True:
+            await asyncio.sleep(KEY_RECHECK_SECONDS)
+            key_ids = self.registry.key_ids()
+            if not key_ids:
+                continue
+            try:
+                async with self.db.read() as conn:
+                    valid = await keys.valid_key_ids(conn, key_ids)
+            except Exception:
+                log.warning("could not re-check the API keys of open streams")
+                continue
+            for key_id in key_ids - valid:
+                self.registry.revoke_key(key_id)
+
+    async def _attach(self, sub: Subscriber) -> int:
         async with self._lock:
             if self._position is None:
                 async with self.db.read() as conn:
                     self._position = await feed.last_event_id(conn)
             self._subscribers.add(sub)
-            return sub, self._position
+            return self._position
 
     async def _pass(self) -> float | None:
         async with self._lock:
@@ -122,28 +146,31 @@ class StreamHub:
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
     async def messages(
-        self, principal: Principal, filters: StreamFilter, after: int | None
+        self, sub: Subscriber, filters: StreamFilter, after: int | None
     ) -> AsyncIterator[dict[str, Any]]:
-        """The event messages ``principal`` may see, in event order, then live ones; a
-        ``queue.stats`` message every 5 seconds."""
-        sub, position = await self._attach()
+        """The event messages the stream's principal may see, in event order, then live ones;
+        a ``queue.stats`` message every 5 seconds. Ends when ``sub`` is revoked."""
+        principal = sub.principal
+        position = await self._attach(sub)
         try:
             last = position if after is None else after
-            yield await self._stats()  # first: tells the subscriber it is attached
+            yield await self._stats(principal)  # first: tells the subscriber it is attached
             if after is not None:
                 async for message, _seen in self._catch_up(principal, filters, after, position):
+                    if sub.revoked:
+                        return
                     yield message
                 last = max(after, position)
             next_stats = time.monotonic() + STATS_INTERVAL_SECONDS
-            while True:
+            while not sub.revoked:
                 timeout = max(0.0, next_stats - time.monotonic())
                 try:
                     item = await asyncio.wait_for(sub.queue.get(), timeout=timeout)
                 except TimeoutError:
-                    yield await self._stats()
+                    yield await self._stats(principal)
                     next_stats = time.monotonic() + STATS_INTERVAL_SECONDS
                     continue
-                if item is None:
+                if item is None or sub.revoked:
                     return
                 ev, task = item
                 if int(ev["event_id"]) <= last:
@@ -172,9 +199,9 @@ class StreamHub:
                 if feed.may_see(principal, ev, task) and filters.accepts(ev, task):
                     yield event_payload(ev, task), cursor
 
-    async def _stats(self) -> dict[str, Any]:
+    async def _stats(self, principal: Principal) -> dict[str, Any]:
         async with self.db.read() as conn:
-            depth = await feed.queue_depth(conn)
+            depth = await queue_repo.depth_by(conn, T.priority, queue_repo.visible_to(principal))
         return {
             "type": "queue.stats",
             "event": "queue.stats",

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.models import tasks
+from ains.security.principals import Principal
 from ains.tasks.repository import IS_PENDING
 from ains.tasks.states import TaskStatus
 
@@ -17,6 +18,11 @@ T = tasks.c
 # waiting for an agent: escalation changes their place in the queue
 QUEUED = [TaskStatus.PENDING.value, TaskStatus.BLOCKED.value, TaskStatus.RETRY_SCHEDULED.value]
 TOP_PRIORITY = 10
+
+
+def visible_to(principal: Principal) -> list[sa.ColumnElement[bool]]:
+    """The queue a principal is shown: all of it to admins, otherwise its own tasks."""
+    return [] if principal.is_admin else [T.client_id == principal.principal_id]
 
 
 async def depth_by(

@@ -31,7 +31,7 @@ class QueueService:
 
     async def stats(self, conn: AsyncConnection, principal: Principal) -> dict[str, Any]:
         """Depth of the PENDING queue by priority, capability and client; oldest wait; DLQ."""
-        where = [] if principal.is_admin else [T.client_id == principal.principal_id]
+        where = repo.visible_to(principal)
         now = self.clock()
         oldest = await repo.oldest_queued_at(conn, where)
         by_priority = await repo.depth_by(conn, T.priority, where)

@@ -79,6 +79,7 @@ async def revoke_key(key_id: str, services: ServicesDep, principal: CurrentPrinc
             tx.conn, principal, "key.revoke", target_type="api_key", target_id=key_id, now=now
         )
     services.auth.forget(key_hash)
+    services.streams.key_revoked(key_id)  # open SSE/WebSocket streams of this key end now
     return Response(status_code=204)
 
 

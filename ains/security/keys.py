@@ -135,3 +135,13 @@ async def admin_key_exists(conn: AsyncConnection) -> bool:
         )
     ).first()
     return row is not None
+
+
+async def valid_key_ids(conn: AsyncConnection, key_ids: set[str]) -> set[str]:
+    """Those of ``key_ids`` that exist and are not revoked (open streams re-check theirs)."""
+    rows = await conn.execute(
+        sa.select(api_keys.c.key_id).where(
+            api_keys.c.key_id.in_(sorted(key_ids)), api_keys.c.revoked_at.is_(None)
+        )
+    )
+    return {str(r.key_id) for r in rows}

@@ -79,10 +79,18 @@ class ServerProcess:
     host: str = "127.0.0.1"
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # (soft, hard) RLIMIT_NOFILE the server process starts with, to test running out of fds
+    nofile: tuple[int, int] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def _limit_fds(self) -> None:
+        import resource
+
+        assert self.nofile is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, self.nofile)
 
     @property
     def backend(self) -> str:
@@ -106,6 +114,7 @@ class ServerProcess:
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=self._limit_fds if self.nofile else None,
             )
         if wait:
             self.wait_ready()
@@ -201,9 +210,11 @@ def wait_for(
 
 
 @contextlib.contextmanager
-def running_server(backend: str, tmp_dir: Path, **env: str) -> Iterator[ServerProcess]:
+def running_server(
+    backend: str, tmp_dir: Path, nofile: tuple[int, int] | None = None, **env: str
+) -> Iterator[ServerProcess]:
     url = fresh_database_url(backend, tmp_dir)
-    server = ServerProcess(url, env=env).start()
+    server = ServerProcess(url, env=env, nofile=nofile).start()
     try:
         yield server
     finally:
