@@ -195,9 +195,12 @@ class ExecutionService:
         row = await repo.get(conn, task_id, for_update=True)
         if row is None:
             raise NotFound(f"task {task_id} not found")
-        if not principal.is_admin and principal.principal_id != row.assigned_agent_id:
-            if principal.role == "agent":
-                raise Conflict(f"task {task_id} is not held by agent {principal.principal_id}")
+        me = principal.principal_id
+        if not principal.is_admin and me != row.assigned_agent_id:
+            # a stale report from one of the task's own agents is a conflict; anyone else
+            # must not learn that the task exists
+            if principal.role == "agent" and await repo.attempted_by(conn, [task_id], me):
+                raise Conflict(f"task {task_id} is not held by agent {me}")
             raise NotFound(f"task {task_id} not found")
         return row
 
@@ -289,13 +292,19 @@ class ExecutionService:
         rows: dict[str, Any] = {
             r.task_id: r for r in await repo.get_many(tx.conn, ids, for_update=True)
         }
+        elsewhere = [t for t, r in rows.items() if r.assigned_agent_id != agent_id]
+        earlier = await repo.attempted_by(tx.conn, elsewhere, agent_id)
         results: list[dict[str, Any]] = []
         completions: list[dict[str, Any]] = []
         for report in reports:
             row = rows.get(report.task_id)
             try:
-                if row is None or row.assigned_agent_id != agent_id:
+                if row is None or (
+                    row.assigned_agent_id != agent_id and report.task_id not in earlier
+                ):
                     raise NotFound(f"task {report.task_id} not found for agent {agent_id}")
+                if row.assigned_agent_id != agent_id:
+                    raise Conflict(f"task {report.task_id} is not held by agent {agent_id}")
                 if report.outcome == "complete":
                     updated = await self._complete(
                         tx.conn, s, principal, row, report, deferred=completions

@@ -110,6 +110,16 @@ async def attempts(conn: AsyncConnection, task_id: str) -> list[Row[Any]]:
     )
 
 
+async def attempted_by(conn: AsyncConnection, task_ids: Iterable[str], agent_id: str) -> set[str]:
+    """Which of `task_ids` the agent ever held an attempt of."""
+    ids = list(dict.fromkeys(task_ids))
+    if not ids:
+        return set()
+    A = task_attempts.c
+    stmt = sa.select(A.task_id).where(A.task_id.in_(ids), A.agent_id == agent_id).distinct()
+    return {r.task_id for r in await conn.execute(stmt)}
+
+
 def visible_to(principal_id: str, team: str | None, dialect: str) -> sa.ColumnElement[bool]:
     """The SQL form of `can_view_task` for non-admins."""
     if dialect == "postgresql":
