@@ -24,6 +24,7 @@ from ains.security.crypto import KeyRing
 from ains.security.principals import Principal
 from ains.tasks import repository as repo
 from ains.tasks.schemas import ReportIn
+from ains.tasks.sealing import seal, unseal_row
 from ains.tasks.settlement import Settlement
 from ains.tasks.states import HELD, TaskStatus
 from ains.tasks.views import claimed_view, decrypt_field, task_view
@@ -261,7 +262,7 @@ class ExecutionService:
         now = self.clock()
         values: dict[str, Any] = {"lease_expires_at": self._lease(now), "updated_at": now}
         if progress is not None:
-            values["progress"] = progress
+            values["progress"] = seal(self.keyring, row.encrypted, task_id, progress)
         updated = await repo.update_guarded(
             tx.conn, task_id, statuses=HELD_STATES, attempt_id=attempt_id, values=values
         )
@@ -400,7 +401,8 @@ class ExecutionService:
     ) -> Any:
         if row.attempt_id == r.attempt_id and row.status not in HELD_STATES:
             attempt_over = row.status in (TaskStatus.RETRY_SCHEDULED, TaskStatus.FAILED)
-            if attempt_over and row.last_error == (r.error or "failed"):
+            last_error = unseal_row(self.keyring, row, "last_error")
+            if attempt_over and last_error == (r.error or "failed"):
                 return row  # an exact repeat of the failure report
         if row.attempt_id != r.attempt_id or row.status not in HELD_STATES:
             raise self._stale(row, r.attempt_id)
@@ -437,6 +439,7 @@ class ExecutionService:
     ) -> Any:
         """End the current attempt unsuccessfully: schedule a retry, or fail for good (DLQ)."""
         now = s.now
+        error = seal(self.keyring, row.encrypted, row.task_id, error)
         policy = RetryPolicy.model_validate(row.retry_policy)
         decision = decide(policy, row.retry_count, retryable, now)
         common = {
