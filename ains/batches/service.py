@@ -26,6 +26,7 @@ from ains.security.principals import Principal, can_view_task
 from ains.tasks import repository as task_repo
 from ains.tasks.control import TaskControl
 from ains.tasks.schemas import TaskIn
+from ains.tasks.sealing import unseal_row
 from ains.tasks.service import TaskService
 from ains.tasks.settlement import Settlement
 from ains.tasks.states import ACTIVE, TERMINAL, TaskStatus
@@ -370,7 +371,7 @@ class BatchService:
                     "ref": ref_of.get(row.task_id),
                     "status": row.status,
                     "result_data": view["result_data"],
-                    "last_error": row.last_error,
+                    "last_error": view["last_error"],
                     "error_type": row.error_type,
                     "cost": row.cost,
                     "quality_score": row.quality_score,
@@ -418,7 +419,7 @@ class BatchService:
                     "assigned_agent_id": row.assigned_agent_id,
                     "retry_count": row.retry_count,
                     "completed_at": row.completed_at,
-                    "last_error": row.last_error,
+                    "last_error": unseal_row(self.tasks.keyring, row, "last_error"),
                 }
             )
         return {

@@ -37,12 +37,19 @@ def _json_dumps(value: Any) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+    """Statement errors never carry their parameters (`hide_parameters`): they hold task
+    input and results, and the errors end up in logs."""
     url = async_url(url)
     if url.startswith("sqlite"):
         # One connection: SQLite has one writer, and a single connection never meets
         # "database is locked" inside the process.
         engine = create_async_engine(
-            url, pool_size=1, max_overflow=0, json_serializer=_json_dumps, pool_timeout=60
+            url,
+            pool_size=1,
+            max_overflow=0,
+            json_serializer=_json_dumps,
+            pool_timeout=60,
+            hide_parameters=True,
         )
 
         @sa.event.listens_for(engine.sync_engine, "connect")
@@ -61,6 +68,7 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         pool_pre_ping=True,
         pool_recycle=3600,
         json_serializer=_json_dumps,
+        hide_parameters=True,
     )
 
 

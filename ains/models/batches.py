@@ -19,10 +19,14 @@ templates = sa.Table(
     "templates",
     metadata,
     id_column("template_id"),
-    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
     sa.Column("owner_id", sa.String(200), nullable=False),
+    # shared with this team (read and use, not change); None: the owner's alone (0006)
+    sa.Column("team", sa.String(100)),
     sa.Column("description", sa.Text),
     sa.Column("defaults", JSONType, nullable=False),
     ts("created_at", nullable=False),
     ts("updated_at", nullable=False),
+    # names are unique per owner, not globally (0006): nobody can squat another's name
+    sa.UniqueConstraint("owner_id", "name"),
 )

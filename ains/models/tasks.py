@@ -136,6 +136,14 @@ tasks = sa.Table(
         "assigned_agent_id",
     ),
     sa.Index("idx_tasks_completed_at", "completed_at"),
+    # a non-admin's task list: public and team tasks, and tasks shared by allowed_viewers (0007)
+    sa.Index("idx_tasks_visibility", "visibility", "team"),
+    sa.Index(
+        "idx_tasks_shared",
+        "task_id",
+        sqlite_where=sa.text("allowed_viewers <> '[]'"),
+        postgresql_where=sa.text("allowed_viewers <> '[]'::jsonb"),
+    ),
     sa.Index(
         "idx_tasks_dead_letter",
         "dead_lettered",

@@ -131,10 +131,12 @@ async def failed_runs(conn: AsyncConnection, schedule_ids: Iterable[str]) -> dic
     return {str(sid): int(n) for sid, n in await conn.execute(stmt)}
 
 
-async def template_defaults(conn: AsyncConnection, template_id: str) -> dict[str, Any] | None:
-    value = await conn.scalar(
-        sa.select(templates.c.defaults).where(templates.c.template_id == template_id)
-    )
+async def template_defaults(
+    conn: AsyncConnection, template_id: str, viewer: sa.ColumnElement[bool] | None
+) -> dict[str, Any] | None:
+    """The defaults of a template `viewer` admits (None: any), else None."""
+    stmt = sa.select(templates.c.defaults).where(templates.c.template_id == template_id)
+    value = await conn.scalar(stmt if viewer is None else stmt.where(viewer))
     return dict(value) if isinstance(value, dict) else ({} if value is not None else None)
 
 

@@ -38,6 +38,7 @@ from ains.tasks.schemas import TaskIn
 from ains.tasks.service import TaskService
 from ains.tasks.states import TERMINAL, TaskStatus
 from ains.tasks.views import task_view
+from ains.templates import repository as template_repo
 
 log = logging.getLogger(__name__)
 DUE_BATCH = 200
@@ -75,7 +76,9 @@ class ScheduleService:
         now = self.clock()
         fields = dump(body)
         if body.template_id is not None:
-            defaults = await repo.template_defaults(tx.conn, body.template_id)
+            defaults = await repo.template_defaults(
+                tx.conn, body.template_id, template_repo.viewer(principal)
+            )
             if defaults is None:
                 raise Unprocessable.field("template_id", f"unknown template {body.template_id}")
             for key in TEMPLATE_FIELDS:

@@ -15,6 +15,7 @@ from ains.models import agents, tasks
 from ains.security.principals import Principal
 from ains.tasks import repository as repo
 from ains.tasks.execution import HELD_STATES, ExecutionService
+from ains.tasks.sealing import seal
 from ains.tasks.service import TaskService
 from ains.tasks.settlement import Settlement
 from ains.tasks.states import ACTIVE, TERMINAL, TaskStatus
@@ -51,6 +52,7 @@ class TaskControl:
         self, tx: Tx, s: Settlement, row: Any, *, actor: str, reason: str | None
     ) -> Any:
         now = s.now
+        reason = seal(self.execution.keyring, row.encrypted, row.task_id, reason)
         updated = await repo.update_guarded(
             tx.conn,
             row.task_id,

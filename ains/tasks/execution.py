@@ -24,6 +24,7 @@ from ains.security.crypto import KeyRing
 from ains.security.principals import Principal
 from ains.tasks import repository as repo
 from ains.tasks.schemas import ReportIn
+from ains.tasks.sealing import seal, unseal_row
 from ains.tasks.settlement import Settlement
 from ains.tasks.states import HELD, TaskStatus
 from ains.tasks.views import claimed_view, decrypt_field, task_view
@@ -195,9 +196,12 @@ class ExecutionService:
         row = await repo.get(conn, task_id, for_update=True)
         if row is None:
             raise NotFound(f"task {task_id} not found")
-        if not principal.is_admin and principal.principal_id != row.assigned_agent_id:
-            if principal.role == "agent":
-                raise Conflict(f"task {task_id} is not held by agent {principal.principal_id}")
+        me = principal.principal_id
+        if not principal.is_admin and me != row.assigned_agent_id:
+            # a stale report from one of the task's own agents is a conflict; anyone else
+            # must not learn that the task exists
+            if principal.role == "agent" and await repo.attempted_by(conn, [task_id], me):
+                raise Conflict(f"task {task_id} is not held by agent {me}")
             raise NotFound(f"task {task_id} not found")
         return row
 
@@ -258,7 +262,7 @@ class ExecutionService:
         now = self.clock()
         values: dict[str, Any] = {"lease_expires_at": self._lease(now), "updated_at": now}
         if progress is not None:
-            values["progress"] = progress
+            values["progress"] = seal(self.keyring, row.encrypted, task_id, progress)
         updated = await repo.update_guarded(
             tx.conn, task_id, statuses=HELD_STATES, attempt_id=attempt_id, values=values
         )
@@ -289,13 +293,19 @@ class ExecutionService:
         rows: dict[str, Any] = {
             r.task_id: r for r in await repo.get_many(tx.conn, ids, for_update=True)
         }
+        elsewhere = [t for t, r in rows.items() if r.assigned_agent_id != agent_id]
+        earlier = await repo.attempted_by(tx.conn, elsewhere, agent_id)
         results: list[dict[str, Any]] = []
         completions: list[dict[str, Any]] = []
         for report in reports:
             row = rows.get(report.task_id)
             try:
-                if row is None or row.assigned_agent_id != agent_id:
+                if row is None or (
+                    row.assigned_agent_id != agent_id and report.task_id not in earlier
+                ):
                     raise NotFound(f"task {report.task_id} not found for agent {agent_id}")
+                if row.assigned_agent_id != agent_id:
+                    raise Conflict(f"task {report.task_id} is not held by agent {agent_id}")
                 if report.outcome == "complete":
                     updated = await self._complete(
                         tx.conn, s, principal, row, report, deferred=completions
@@ -391,7 +401,8 @@ class ExecutionService:
     ) -> Any:
         if row.attempt_id == r.attempt_id and row.status not in HELD_STATES:
             attempt_over = row.status in (TaskStatus.RETRY_SCHEDULED, TaskStatus.FAILED)
-            if attempt_over and row.last_error == (r.error or "failed"):
+            last_error = unseal_row(self.keyring, row, "last_error")
+            if attempt_over and last_error == (r.error or "failed"):
                 return row  # an exact repeat of the failure report
         if row.attempt_id != r.attempt_id or row.status not in HELD_STATES:
             raise self._stale(row, r.attempt_id)
@@ -428,6 +439,7 @@ class ExecutionService:
     ) -> Any:
         """End the current attempt unsuccessfully: schedule a retry, or fail for good (DLQ)."""
         now = s.now
+        error = seal(self.keyring, row.encrypted, row.task_id, error)
         policy = RetryPolicy.model_validate(row.retry_policy)
         decision = decide(policy, row.retry_count, retryable, now)
         common = {

@@ -27,6 +27,7 @@ from ains.security.principals import Principal, can_change_task, can_view_task
 from ains.tasks import repository as repo
 from ains.tasks.group_commit import GroupCommitter
 from ains.tasks.schemas import TaskIn
+from ains.tasks.sealing import seal, unseal
 from ains.tasks.states import ACTIVE, TERMINAL, TaskStatus
 from ains.tasks.views import task_view
 
@@ -122,6 +123,7 @@ class TaskService:
                 )
             row["input_encrypted"] = self.keyring.encrypt_json(item.input_data, task_id.encode())
             row["input_data"] = None
+            row["metadata"] = seal(self.keyring, True, task_id, item.metadata)
         return row
 
     def created_event(
@@ -235,6 +237,7 @@ class TaskService:
             encrypt=row["encrypted"],
         )
         if row["encrypted"]:
+            view["metadata"] = unseal(self.keyring, True, row["task_id"], row["metadata"])
             view["input_data"] = (
                 self.keyring.decrypt_json(row["input_encrypted"], row["task_id"].encode())
                 if self.keyring
@@ -314,6 +317,8 @@ class TaskService:
         row = await self.get_visible(conn, principal, task_id)
         view = task_view(row, self.keyring)
         view["history"] = await task_history(conn, task_id)
+        for entry in view["history"]:
+            entry["reason"] = unseal(self.keyring, row.encrypted, task_id, entry["reason"])
         view["attempts"] = [
             {
                 "attempt_id": a.attempt_id,
@@ -323,7 +328,7 @@ class TaskService:
                 "claimed_at": a.claimed_at,
                 "started_at": a.started_at,
                 "finished_at": a.finished_at,
-                "error": a.error,
+                "error": unseal(self.keyring, row.encrypted, task_id, a.error),
                 "error_type": a.error_type,
             }
             for a in await repo.attempts(conn, task_id)

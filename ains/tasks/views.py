@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ains.security.crypto import KeyRing
+from ains.tasks.sealing import unseal_row
+
+# sealed in an encrypted task's row, like its input and result
+SEALED_FIELDS = ("last_error", "progress", "metadata", "cancellation_reason")
 
 PUBLIC_FIELDS = (
     "task_id",
@@ -66,6 +70,8 @@ def task_view(row: Any, keyring: KeyRing | None) -> dict[str, Any]:
     view["encrypt"] = bool(row.encrypted)
     view["input_data"] = decrypt_field(row, "input_data", "input_encrypted", keyring)
     view["result_data"] = decrypt_field(row, "result_data", "result_encrypted", keyring)
+    for name in SEALED_FIELDS:
+        view[name] = unseal_row(keyring, row, name)
     return view
 
 
@@ -85,6 +91,6 @@ def claimed_view(
         "deadline": row.deadline,
         "retry_count": row.retry_count,
         "client_id": row.client_id,
-        "metadata": row.metadata,
+        "metadata": unseal_row(keyring, row, "metadata"),
         "dependency_results": dependency_results,
     }

@@ -22,19 +22,19 @@ async def create_template(
 
 @router.get("/aitp/templates")
 async def list_templates(
-    services: ServicesDep, _principal: CurrentPrincipal, limit: int | None = None
+    services: ServicesDep, principal: CurrentPrincipal, limit: int | None = None
 ) -> dict[str, Any]:
     async with services.db.read() as conn:
-        items = await services.templates.list(conn, page_limit(limit, services))
+        items = await services.templates.list(conn, principal, page_limit(limit, services))
     return {"items": items, "next_cursor": None}
 
 
 @router.get("/aitp/templates/{template_id}")
 async def get_template(
-    template_id: str, services: ServicesDep, _principal: CurrentPrincipal
+    template_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.read() as conn:
-        return services.templates.view(await services.templates.get(conn, template_id))
+        return services.templates.view(await services.templates.get(conn, principal, template_id))
 
 
 @router.put("/aitp/templates/{template_id}")

@@ -9,21 +9,54 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.models import tasks, templates
+from ains.security.principals import Principal
 
 TP = templates.c
 
 
-async def get(conn: AsyncConnection, id_or_name: str) -> Row[Any] | None:
+def visible_to(principal_id: str, team: str | None) -> sa.ColumnElement[bool]:
+    """Templates a non-admin may read and use: its own, and those shared with its team."""
+    if team:
+        return sa.or_(TP.owner_id == principal_id, TP.team == team)
+    return TP.owner_id == principal_id
+
+
+def viewer(principal: Principal) -> sa.ColumnElement[bool] | None:
+    """The templates a principal may see; None for an admin (all of them)."""
+    if principal.is_admin:
+        return None
+    return visible_to(principal.principal_id, principal.team)
+
+
+async def get(
+    conn: AsyncConnection, id_or_name: str, viewer: sa.ColumnElement[bool] | None, me: str
+) -> Row[Any] | None:
+    """By id, else by name among the templates `viewer` admits (None: all); the caller's own
+    template of that name comes before a team-mate's."""
     stmt = sa.select(templates).where(sa.or_(TP.template_id == id_or_name, TP.name == id_or_name))
-    return (await conn.execute(stmt.order_by(TP.template_id).limit(1))).first()
+    if viewer is not None:
+        stmt = stmt.where(viewer)
+    order = (
+        sa.case((TP.template_id == id_or_name, 0), else_=1),
+        sa.case((TP.owner_id == me, 0), else_=1),
+        TP.created_at,
+        TP.template_id,
+    )
+    return (await conn.execute(stmt.order_by(*order).limit(1))).first()
 
 
-async def by_name(conn: AsyncConnection, name: str) -> Row[Any] | None:
-    return (await conn.execute(sa.select(templates).where(TP.name == name))).first()
+async def by_name(conn: AsyncConnection, owner_id: str, name: str) -> Row[Any] | None:
+    stmt = sa.select(templates).where(TP.owner_id == owner_id, TP.name == name)
+    return (await conn.execute(stmt)).first()
 
 
-async def list_all(conn: AsyncConnection, limit: int) -> list[Row[Any]]:
-    return list(await conn.execute(sa.select(templates).order_by(TP.name).limit(limit)))
+async def list_visible(
+    conn: AsyncConnection, viewer: sa.ColumnElement[bool] | None, limit: int
+) -> list[Row[Any]]:
+    stmt = sa.select(templates).order_by(TP.name, TP.template_id).limit(limit)
+    if viewer is not None:
+        stmt = stmt.where(viewer)
+    return list(await conn.execute(stmt))
 
 
 async def insert(conn: AsyncConnection, row: dict[str, Any]) -> None:

@@ -46,6 +46,8 @@ class TemplateFields(BaseModel):
     )
     visibility: Visibility | None = None
     metadata: dict[str, Any] | None = None
+    # not a task default: the team the template is shared with (the creator's own)
+    team: str | None = Field(None, min_length=1, max_length=100)
 
     def defaults(self) -> dict[str, Any]:
         data = self.model_dump(mode="json", exclude_unset=True, exclude_none=True)

@@ -59,36 +59,41 @@ class TemplateService:
             "template_id": row.template_id,
             "name": row.name,
             "owner_id": row.owner_id,
+            "team": row.team,
             "description": row.description,
             "defaults": row.defaults,
             "created_at": row.created_at,
             "updated_at": row.updated_at,
         }
 
-    async def get(self, conn: AsyncConnection, id_or_name: str) -> Any:
-        row = await repo.get(conn, id_or_name)
+    async def get(self, conn: AsyncConnection, principal: Principal, id_or_name: str) -> Any:
+        """A template the principal may see; any other is as unknown as a missing one."""
+        row = await repo.get(conn, id_or_name, repo.viewer(principal), principal.principal_id)
         if row is None:
             raise NotFound(f"template {id_or_name} not found")
         return row
 
-    async def list(self, conn: AsyncConnection, limit: int) -> list[dict[str, Any]]:
-        return [self.view(r) for r in await repo.list_all(conn, limit)]
+    async def list(
+        self, conn: AsyncConnection, principal: Principal, limit: int
+    ) -> list[dict[str, Any]]:
+        return [self.view(r) for r in await repo.list_visible(conn, repo.viewer(principal), limit)]
 
     async def create(self, tx: Tx, principal: Principal, body: TemplateIn) -> dict[str, Any]:
-        if await repo.by_name(tx.conn, body.name) is not None:
-            raise Conflict(f"a template named {body.name} already exists")
+        if await repo.by_name(tx.conn, principal.principal_id, body.name) is not None:
+            raise Conflict(f"you already have a template named {body.name}")
         now = self.clock()
         row: dict[str, Any] = {
             "template_id": new_id("tpl"),
             "name": body.name,
             "owner_id": principal.principal_id,
+            "team": _team(principal, body.team),
             "description": body.description,
             "defaults": body.defaults(),
             "created_at": now,
             "updated_at": now,
         }
         await repo.insert(tx.conn, row)
-        return self.view(await self.get(tx.conn, row["template_id"]))
+        return self.view(await self.get(tx.conn, principal, row["template_id"]))
 
     def _changeable(self, principal: Principal, row: Any) -> None:
         if not principal.is_admin and principal.principal_id != row.owner_id:
@@ -97,21 +102,23 @@ class TemplateService:
     async def update(
         self, tx: Tx, principal: Principal, id_or_name: str, body: TemplatePatch, *, replace: bool
     ) -> dict[str, Any]:
-        row = await self.get(tx.conn, id_or_name)
+        row = await self.get(tx.conn, principal, id_or_name)
         self._changeable(principal, row)
         values: dict[str, Any] = {"updated_at": self.clock()}
         if body.name is not None and body.name != row.name:
-            if await repo.by_name(tx.conn, body.name) is not None:
-                raise Conflict(f"a template named {body.name} already exists")
+            if await repo.by_name(tx.conn, row.owner_id, body.name) is not None:
+                raise Conflict(f"{row.owner_id} already has a template named {body.name}")
             values["name"] = body.name
         if "description" in body.model_fields_set:
             values["description"] = body.description
+        if "team" in body.model_fields_set:
+            values["team"] = _team(principal, body.team)
         values["defaults"] = body.defaults() if replace else {**row.defaults, **body.defaults()}
         await repo.update(tx.conn, row.template_id, values)
-        return self.view(await self.get(tx.conn, row.template_id))
+        return self.view(await self.get(tx.conn, principal, row.template_id))
 
     async def delete(self, tx: Tx, principal: Principal, id_or_name: str) -> None:
-        row = await self.get(tx.conn, id_or_name)
+        row = await self.get(tx.conn, principal, id_or_name)
         self._changeable(principal, row)
         await repo.delete(tx.conn, row.template_id)
 
@@ -119,7 +126,7 @@ class TemplateService:
         self, tx: Tx, principal: Principal, id_or_name: str, body: dict[str, Any]
     ) -> tuple[str, dict[str, Any]]:
         """A task, or with `{"tasks": [overrides…]}` a batch; returns (kind, view)."""
-        row = await self.get(tx.conn, id_or_name)
+        row = await self.get(tx.conn, principal, id_or_name)
         if "tasks" in body:
             batch_body = dict(body)
             overrides = batch_body.pop("tasks")
@@ -141,6 +148,12 @@ class TemplateService:
         submitted_task = await self.tasks.submit(tx, principal, item)
         await repo.set_task_template(tx.conn, submitted_task.task["task_id"], row.template_id)
         return "task", {**submitted_task.task, "template_id": row.template_id}
+
+
+def _team(principal: Principal, team: str | None) -> str | None:
+    if team is not None and not principal.is_admin and team != principal.team:
+        raise Unprocessable.field("team", "a template can only be shared with your own team")
+    return team
 
 
 def expand(defaults: dict[str, Any], overrides: dict[str, Any]) -> TaskIn:
