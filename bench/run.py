@@ -100,7 +100,7 @@ def run_one(name: str, argv: list[str], limit: float) -> tuple[list[Result], str
     with tempfile.TemporaryDirectory(prefix="ains-bench-run-") as tmp:
         out = Path(tmp) / "results.json"
         cmd = [sys.executable, "-m", f"bench.{name}", *argv, "--results", str(out)]
-        print(f"\n=== {' '.join(cmd[1:-2])}", flush=True)
+        print(f"\n=== python {' '.join(cmd[1:-2])}", flush=True)
         started = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True)
         error = None
@@ -137,6 +137,9 @@ def main() -> None:
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(names)}")
     parser.add_argument("--skip", default="", help="comma-separated benches to leave out")
     parser.add_argument("--json", type=Path, help="write machine, figures and failures here")
+    parser.add_argument(
+        "--time-limit", type=float, help="seconds allowed per bench run (default: its own)"
+    )
     args = parser.parse_args()
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     chosen = set(args.only.split(",")) if args.only else set(names)
@@ -157,7 +160,7 @@ def main() -> None:
     for bench in BENCHES:
         if bench.name not in chosen:
             continue
-        limit = bench.full_limit if args.full else bench.quick_limit
+        limit = args.time_limit or (bench.full_limit if args.full else bench.quick_limit)
         for argv in bench.argv(backends, args.full):
             got, error = run_one(bench.name, argv, limit)
             results += got
