@@ -26,7 +26,11 @@ lint: $(BIN)/ains
 	$(BIN)/ruff format --check ains ains_client ains_agent tests bench
 	$(BIN)/mypy
 
-bench: $(BIN)/ains
-	$(BIN)/python -m bench.run
+bench: $(BIN)/ains  ## quick run of every bench, one summary table; BENCH_ARGS="--full --json out.json"
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
-.PHONY: install run test lint bench
+bench-compare: $(BIN)/ains  ## AINS beside Celery and PgQueuer (installs the [bench] extra)
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m bench.compare $(BENCH_ARGS)
+
+.PHONY: install run test lint bench bench-compare

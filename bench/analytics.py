@@ -28,12 +28,14 @@ import httpx
 from ains.analytics.rollup import fold
 from ains.db.engine import Database, create_engine
 from ains.db.migrate import upgrade
-from tests.support.server import (
-    ServerProcess,
-    drop_pg_database,
-    fresh_database_url,
-    postgres_available,
+from bench.common import (
+    Result,
+    add_results_flag,
+    bench_database_url,
+    emit,
+    exit_cleanly_on_sigterm,
 )
+from tests.support.server import ServerProcess, drop_pg_database, postgres_available
 
 COLUMNS = (
     "task_id", "client_id", "task_type", "capability_required", "priority", "queue_key", "status",
@@ -155,12 +157,13 @@ def time_queries(
     return results
 
 
-def bench(backend: str, total: int, repeat: int) -> None:
+def bench(backend: str, total: int, repeat: int) -> list[Result]:
     if backend == "postgresql" and (reason := postgres_available()):
         print(f"postgresql skipped: {reason}")
-        return
+        return []
+    results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
-        url = fresh_database_url(backend, Path(tmp))
+        url = bench_database_url(backend, Path(tmp))
         try:
             upgrade(url)
             now = datetime.now(UTC)
@@ -173,27 +176,37 @@ def bench(backend: str, total: int, repeat: int) -> None:
             t0 = time.perf_counter()
             asyncio.run(fold_all(url))
             print(f"{backend}: folded their rollup deltas in {time.perf_counter() - t0:.1f} s")
-            server = ServerProcess(url).start()
+            server = ServerProcess(url)
             try:
+                server.start()
                 print(f"{'endpoint':32} {'median ms':>10} {'max ms':>10} {'bytes':>10}")
                 for label, median, worst, size in time_queries(server, repeat, now):
                     flag = "" if worst < 500 else ("  > 500 ms" if worst < 5000 else "  > 5 s!")
-                    print(f"{label:32} {median:10.1f} {worst:10.1f} {size:10,}{flag}")
+                    print(f"{label:32} {median:10.1f} {worst:10.1f} {size:10,}{flag}", flush=True)
+                    results.append(
+                        Result("analytics", backend, f"{label}, worst of {repeat}", worst, "ms",
+                               f"{total:,} tasks")
+                    )  # fmt: skip
             finally:
                 server.stop()
         finally:
             if backend == "postgresql":
                 drop_pg_database(url)
+    return results
 
 
 def main() -> None:
+    exit_cleanly_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    add_results_flag(parser)
     args = parser.parse_args()
+    results: list[Result] = []
     for backend in args.backends.split(","):
-        bench(backend.strip(), args.tasks, args.repeat)
+        results += bench(backend.strip(), args.tasks, args.repeat)
+    emit(results, args.results)
 
 
 if __name__ == "__main__":

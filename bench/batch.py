@@ -10,18 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
-from tests.support.server import (
-    ServerProcess,
-    drop_pg_database,
-    fresh_database_url,
-    postgres_available,
-)
+from bench.common import Result, add_results_flag, ains_server, emit, exit_cleanly_on_sigterm
+from tests.support.server import postgres_available
 
 
 def _task(i: int) -> dict[str, object]:
@@ -47,35 +41,39 @@ async def _run(url: str, total: int, clients: int, batch_size: int) -> float:
         return per_client * clients / (time.perf_counter() - t0)
 
 
-def bench(backend: str, tasks: int, clients: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = fresh_database_url(backend, Path(tmp))
-        server = ServerProcess(url, env={"AINS_LOG_LEVEL": "warning"}).start()
-        try:
-            asyncio.run(_run(server.url, 1000, clients, 100))  # warm-up
-            batched = asyncio.run(_run(server.url, tasks, clients, 100))
-            single = asyncio.run(_run(server.url, max(tasks // 10, clients), clients, 1))
-        finally:
-            server.stop()
-            if backend == "postgresql":
-                drop_pg_database(url)
+def bench(backend: str, tasks: int, clients: int) -> list[Result]:
+    with ains_server(backend) as server:
+        asyncio.run(_run(server.url, 1000, clients, 100))  # warm-up
+        batched = asyncio.run(_run(server.url, tasks, clients, 100))
+        single = asyncio.run(_run(server.url, max(tasks // 10, clients), clients, 1))
     print(
         f"{backend:<11} batches of 100: {batched:>9,.0f} tasks/s   single: {single:>7,.0f} "
-        f"tasks/s   batch is {batched / single:.1f}x cheaper per task"
+        f"tasks/s   batch is {batched / single:.1f}x cheaper per task",
+        flush=True,
     )
+    return [
+        Result("batch", backend, f"batches of 100, {clients} clients", batched, "tasks/s"),
+        Result("batch", backend, f"single submissions, {clients} Python clients", single,
+               "tasks/s"),
+        Result("batch", backend, "batch vs single, per task", batched / single, "x"),
+    ]  # fmt: skip
 
 
 def main() -> None:
+    exit_cleanly_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    add_results_flag(parser)
     args = parser.parse_args()
+    results: list[Result] = []
     for backend in args.backends.split(","):
         if backend == "postgresql" and (reason := postgres_available()):
             print(f"postgresql  skipped: {reason}")
             continue
-        bench(backend, args.tasks, args.clients)
+        results += bench(backend, args.tasks, args.clients)
+    emit(results, args.results)
 
 
 if __name__ == "__main__":

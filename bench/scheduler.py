@@ -18,24 +18,29 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.support.server import (
-    ServerProcess,
-    drop_pg_database,
-    fresh_database_url,
+from bench.common import (
+    Result,
+    add_results_flag,
+    bench_database_url,
+    emit,
+    exit_cleanly_on_sigterm,
 )
+from tests.support.server import ServerProcess, drop_pg_database
 
 
 def main() -> None:
+    exit_cleanly_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--schedules", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--replicas", type=int, default=1)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    add_results_flag(parser)
     args = parser.parse_args()
-    url = fresh_database_url(args.backend, Path(tempfile.mkdtemp()))
-    servers = [ServerProcess(url).start()]
-    servers += [ServerProcess(url).start() for _ in range(args.replicas - 1)]
+    url = bench_database_url(args.backend, Path(tempfile.mkdtemp()))
+    servers: list[ServerProcess] = []
     try:
+        servers += [ServerProcess(url).start() for _ in range(args.replicas)]
         api = httpx.Client(base_url=servers[0].url, timeout=30)
         ids = []
         for i in range(args.schedules):
@@ -65,7 +70,18 @@ def main() -> None:
         f"backend={args.backend} replicas={args.replicas} schedules={args.schedules} "
         f"seconds={args.seconds:g} firings={len(lags)}\n"
         f"fired_at - due_at: p50={statistics.median(lags):.1f} ms  p99={p99:.1f} ms  "
-        f"max={lags[-1]:.1f} ms"
+        f"max={lags[-1]:.1f} ms",
+        flush=True,
+    )
+    note = f"{args.schedules} schedules, {args.replicas} replica(s)"
+    emit(
+        [
+            Result(
+                "scheduler", args.backend, "firing lag p50", statistics.median(lags), "ms", note
+            ),
+            Result("scheduler", args.backend, "firing lag p99", p99, "ms", note),
+        ],
+        args.results,
     )
 
 

@@ -36,12 +36,14 @@ from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.server import (
-    ServerProcess,
-    create_pg_database,
-    drop_pg_database,
-    postgres_available,
+from bench.common import (
+    Result,
+    add_results_flag,
+    create_bench_database,
+    emit,
+    exit_cleanly_on_sigterm,
 )
+from tests.support.server import ServerProcess, drop_pg_database, postgres_available
 
 TYPES = "task.created,task.cancelled"
 
@@ -136,11 +138,11 @@ def drive(server: ServerProcess, task_type: str, tasks: int, pace: float) -> dic
 
 def run_backend(backend: str, args: argparse.Namespace) -> list[list[str]]:
     url = (
-        create_pg_database()
+        create_bench_database()
         if backend == "postgresql"
         else f"sqlite:///{tempfile.mkdtemp()}/bench.db"
     )
-    server = ServerProcess(url).start()
+    server = ServerProcess(url)
     task_type = f"bench-streams-{uuid.uuid4().hex[:8]}"
     params = {"task_type": task_type, "types": TYPES}
     subs = [Subscriber("SSE"), Subscriber("WebSocket")]
@@ -150,6 +152,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[list[str]]:
     ]
     rows: list[list[str]] = []
     try:
+        server.start()
         for t in threads:
             t.start()
         for sub in subs:
@@ -194,10 +197,12 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[list[str]]:
 
 
 def main() -> None:
+    exit_cleanly_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=300, help="tasks submitted then cancelled")
     parser.add_argument("--pace", type=float, default=0.005, help="seconds between changes")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    add_results_flag(parser)
     args = parser.parse_args()
     rows: list[list[str]] = []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
@@ -220,6 +225,16 @@ def main() -> None:
     print()
     for row in [head, ["-" * w for w in widths], *rows]:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    results: list[Result] = []
+    for row in rows:
+        if row[3] == "-":
+            continue
+        note = f"{row[2]} received"
+        results += [
+            Result("streams", row[0], f"{row[1]} event→received p50", float(row[3]), "ms", note),
+            Result("streams", row[0], f"{row[1]} event→received p95", float(row[4]), "ms", note),
+        ]
+    emit(results, args.results)
 
 
 if __name__ == "__main__":

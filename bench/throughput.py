@@ -3,9 +3,10 @@
     python -m bench.throughput --backend both --tasks 20000 --agents 2
 
 (a) single-task submissions over HTTP: wrk (C, so the client takes little CPU from the server)
-    posting one task per request from 32 connections for a fixed time;
+    posting one task per request from 64 connections for a fixed time;
 (b) end to end: N tasks submitted in 100-task batches while sample agent processes
     (`ains agent --handler echo`) claim and complete them; time until the last is COMPLETED;
+    On PostgreSQL the server runs AINS_WORKERS = cores processes (--pg-workers);
 (c) routing latency: queued → assigned to a waiting agent, from the task.assigned events.
 Everything runs on this machine: server, agents and load generator share its cores.
 """
@@ -27,33 +28,41 @@ import sqlalchemy as sa
 
 from ains.db.engine import create_engine
 from ains.models import events, tasks
-from tests.support.server import (
-    AgentProcess,
-    ServerProcess,
-    drop_pg_database,
-    fresh_database_url,
+from bench.common import (
+    Result,
+    add_results_flag,
+    ains_server,
+    emit,
+    exit_cleanly_on_sigterm,
+    server_workers,
+    table,
 )
+from tests.support.server import AgentProcess, ServerProcess, postgres_available
 
 LUA = Path(__file__).with_name("submit.lua")
 
 
-def single_submissions(server: ServerProcess, seconds: int, connections: int) -> float:
+def single_submissions(
+    server: ServerProcess,
+    seconds: int,
+    connections: int,
+    threads: int = 1,
+    capability: str = "bench:v1",
+) -> float:
+    """Tasks/s of one-task POST /aitp/tasks from wrk (C, so the client takes little CPU)."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed for the submission benchmark: apt-get install -y wrk")
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t2",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "-s",
-            str(LUA),
-            f"{server.url}/aitp/tasks",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        script.write(LUA.read_text().replace("bench:v1", capability))
+        script.flush()
+        out = subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "-s", script.name,
+             f"{server.url}/aitp/tasks"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 60,
+        ).stdout  # fmt: skip
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise SystemExit(f"submissions failed:\n{out}")
@@ -62,16 +71,23 @@ def single_submissions(server: ServerProcess, seconds: int, connections: int) ->
     return float(match.group(1))
 
 
-async def _count(url: str, capability: str) -> int:
+async def _wait_completed(url: str, capability: str, total: int, limit: float) -> float:
+    """perf_counter() when `total` tasks of `capability` are COMPLETED (polled every 20 ms)."""
     engine = create_engine(url, pool_size=1)
+    query = sa.select(sa.func.count()).where(
+        tasks.c.capability_required == capability, tasks.c.status == "COMPLETED"
+    )
+    deadline = time.perf_counter() + limit
     try:
         async with engine.connect() as conn:
-            value = await conn.scalar(
-                sa.select(sa.func.count()).where(
-                    tasks.c.capability_required == capability, tasks.c.status == "COMPLETED"
-                )
-            )
-            return int(value or 0)
+            while True:
+                done = int(await conn.scalar(query) or 0)
+                await conn.commit()  # a fresh snapshot next time
+                if done >= total:
+                    return time.perf_counter()
+                if time.perf_counter() > deadline:
+                    raise SystemExit(f"end to end: {done}/{total} completed after {limit:.0f} s")
+                await asyncio.sleep(0.02)
     finally:
         await engine.dispose()
 
@@ -94,40 +110,35 @@ async def _routing_latencies(url: str, capability: str) -> list[float]:
         await engine.dispose()
 
 
-def end_to_end(server: ServerProcess, total: int, agents: int, concurrency: int) -> float:
-    capability = "e2e:v1"
+def end_to_end(
+    server: ServerProcess, total: int, agents: int, concurrency: int, limit: float = 600
+) -> float:
+    """Tasks/s from the first batch submitted to the last task COMPLETED, with `agents` sample
+    agent processes (`ains agent`, echo handler, claims of up to 100, bulk reports) already
+    waiting; tasks go in 100-task batches from one client."""
+    capability = f"e2e-{time.monotonic_ns()}:v1"
     procs = [
         AgentProcess(
             server.url,
-            [
-                "-c",
-                capability,
-                "--concurrency",
-                str(concurrency),
-                "--wait-seconds",
-                "5",
-                "--name",
-                f"bench-{i}",
-            ],
+            ["-c", capability, "--concurrency", str(concurrency), "--wait-seconds", "5",
+             "--name", f"bench-{i}"],
         ).start()
         for i in range(agents)
-    ]
+    ]  # fmt: skip
     try:
         time.sleep(3)
-        started = time.perf_counter()
         body = [
             {"task_type": "noop", "capability_required": capability, "input_data": {"i": i}}
             for i in range(100)
         ]
+        started = time.perf_counter()
         with httpx.Client(base_url=server.url, timeout=60) as client:
-            for _ in range(total // 100):
-                r = client.post("/aitp/tasks/batch", json={"client_id": "bench", "tasks": body})
+            for start in range(0, total, 100):
+                batch = body[: min(100, total - start)]
+                r = client.post("/aitp/tasks/batch", json={"client_id": "bench", "tasks": batch})
                 r.raise_for_status()
-        while asyncio.run(_count(server.database_url, capability)) < total:
-            if time.perf_counter() - started > 600:
-                raise SystemExit("end-to-end run did not finish in 10 minutes")
-            time.sleep(0.2)
-        return total / (time.perf_counter() - started)
+        done = asyncio.run(_wait_completed(server.database_url, capability, total, limit))
+        return total / (done - started)
     finally:
         for p in procs:
             p.stop()
@@ -162,46 +173,50 @@ def routing_latency(server: ServerProcess, samples: int) -> tuple[float, float]:
     return statistics.median(waits), waits[min(len(waits) - 1, int(len(waits) * 0.99))]
 
 
-def run(backend: str, args: argparse.Namespace) -> dict[str, float]:
-    url = fresh_database_url(backend, Path(tempfile.mkdtemp()))
-    workers = args.pg_workers if backend == "postgresql" else 1
-    server = ServerProcess(
-        url, env={"AINS_LOG_LEVEL": "warning", "AINS_WORKERS": str(workers)}
-    ).start()
-    try:
-        figures = {"submit_per_s": single_submissions(server, args.seconds, args.connections)}
-        figures["e2e_per_s"] = end_to_end(server, args.tasks, args.agents, args.agent_concurrency)
+def run(backend: str, args: argparse.Namespace) -> list[Result]:
+    with ains_server(backend, args.pg_workers) as server:
+        workers = server_workers(backend, args.pg_workers)
+        note = f"{workers} server process(es)"
+        submit = single_submissions(server, args.seconds, args.connections, args.wrk_threads)
+        e2e = end_to_end(server, args.tasks, args.agents, args.agent_concurrency)
         p50, p99 = routing_latency(server, args.routing_samples)
-        figures["routing_p50_ms"], figures["routing_p99_ms"] = p50, p99
-        return figures
-    finally:
-        server.stop()
-        if backend == "postgresql":
-            drop_pg_database(url)
+    return [
+        Result("throughput", backend, f"single submissions (wrk -c{args.connections})", submit,
+               "tasks/s", note),
+        Result("throughput", backend, f"end to end, {args.tasks:,} tasks, {args.agents} agents",
+               e2e, "tasks/s", note),
+        Result("throughput", backend, "routing queued→assigned p50", p50, "ms"),
+        Result("throughput", backend, "routing queued→assigned p99", p99, "ms"),
+    ]  # fmt: skip
 
 
 def main() -> None:
+    exit_cleanly_on_sigterm()
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--tasks", type=int, default=20_000)
     parser.add_argument("--agents", type=int, default=2)
     parser.add_argument("--agent-concurrency", type=int, default=200)
     parser.add_argument("--routing-samples", type=int, default=300)
-    parser.add_argument("--pg-workers", type=int, default=2, help="server processes on PostgreSQL")
+    parser.add_argument(
+        "--pg-workers", type=int, default=None, help="server processes on PostgreSQL (cores)"
+    )
+    add_results_flag(parser)
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    print(f"{'backend':<12}{'submit/s':>10}{'e2e/s':>10}{'route p50 ms':>14}{'route p99 ms':>14}")
+    results: list[Result] = []
     for backend in backends:
-        f = run(backend, args)
-        print(
-            f"{backend:<12}{f['submit_per_s']:>10.0f}{f['e2e_per_s']:>10.0f}"
-            f"{f['routing_p50_ms']:>14.2f}{f['routing_p99_ms']:>14.2f}",
-            flush=True,
-        )
+        if backend == "postgresql" and (reason := postgres_available()):
+            print(f"postgresql skipped: {reason}")
+            continue
+        results += run(backend, args)
+    print(table(results), flush=True)
+    emit(results, args.results)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.common import Result, add_results_flag, emit, exit_cleanly_on_sigterm
 from tests.support.server import postgres_available, running_server
 
 
@@ -63,11 +64,14 @@ def measure(api: httpx.Client, tasks: int, spread: float) -> list[float]:
 
 
 def main() -> None:
+    exit_cleanly_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tasks", type=int, default=500)
     parser.add_argument("--spread", type=float, default=5.0, help="timeouts from 1 s to 1+spread")
     parser.add_argument("--backend", nargs="+", default=["sqlite", "postgresql"])
+    add_results_flag(parser)
     args = parser.parse_args()
+    results: list[Result] = []
     for backend in args.backend:
         if backend == "postgresql" and (reason := postgres_available()):
             print(f"{backend}: skipped ({reason})")
@@ -80,8 +84,16 @@ def main() -> None:
         ms = [x * 1000 for x in lags]
         print(
             f"{backend:10s} tasks={len(ms)} lag ms: p50={statistics.median(ms):.1f} "
-            f"p99={_percentile(ms, 99):.1f} max={max(ms):.1f} min={min(ms):.1f}"
+            f"p99={_percentile(ms, 99):.1f} max={max(ms):.1f} min={min(ms):.1f}",
+            flush=True,
         )
+        results += [
+            Result("timeouts", backend, "timeout enforcement lag p50", statistics.median(ms),
+                   "ms", f"{len(ms)} tasks"),
+            Result("timeouts", backend, "timeout enforcement lag p99", _percentile(ms, 99), "ms",
+                   f"{len(ms)} tasks"),
+        ]  # fmt: skip
+    emit(results, args.results)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import (
+    Result,
+    add_results_flag,
+    bench_database_url,
+    emit,
+    exit_cleanly_on_sigterm,
+)
 from tests.support.receiver import receiver
-from tests.support.server import ServerProcess, wait_for
+from tests.support.server import ServerProcess, drop_pg_database, wait_for
 
 
 def pct(values: list[float], q: float) -> float:
@@ -32,16 +39,21 @@ def pct(values: list[float], q: float) -> float:
 
 
 def main() -> None:
+    exit_cleanly_on_sigterm()
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--fail-rate", type=float, default=0.3)
-    parser.add_argument("--database-url")
+    parser.add_argument("--database-url", help="an existing database (default: a fresh one)")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--timeout", type=float, default=180)
+    add_results_flag(parser)
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    server = ServerProcess(url, env={"AINS_WEBHOOK_ALLOWED_HOSTS": '["127.0.0.1"]'}).start()
+    url = args.database_url or bench_database_url(args.backend, Path(tempfile.mkdtemp()))
+    fresh_pg = args.database_url is None and args.backend == "postgresql"
+    server = ServerProcess(url, env={"AINS_WEBHOOK_ALLOWED_HOSTS": '["127.0.0.1"]'})
     rng = random.Random(7)
     try:
+        server.start()
         with receiver(lambda _n: 500 if rng.random() < args.fail_rate else 200) as rec:
             with server.client() as api:
                 r = api.post("/aitp/webhooks", json={"url": rec.url, "events": ["task.created"]})
@@ -75,10 +87,23 @@ def main() -> None:
             print(f"first attempt      p50 {pct(tries, 0.5):.1f} ms  p95 {pct(tries, 0.95):.1f} ms")
             print(
                 f"event -> delivered p50 {pct(ok, 0.5):.1f} ms  p95 {pct(ok, 0.95):.1f} ms  "
-                f"max {max(ok):.0f} ms  mean {statistics.mean(ok):.1f} ms (includes retries)"
+                f"max {max(ok):.0f} ms  mean {statistics.mean(ok):.1f} ms (includes retries)",
+                flush=True,
             )
+            note = f"receiver fails {args.fail_rate:.0%}"
+            results = [
+                Result("webhooks", server.backend, "first attempt p50", pct(tries, 0.5), "ms"),
+                Result("webhooks", server.backend, "first attempt p95", pct(tries, 0.95), "ms"),
+                Result("webhooks", server.backend, "event → delivered p95 (with retries)",
+                       pct(ok, 0.95), "ms", note),
+                Result("webhooks", server.backend, "delivered", 100 * len(ok) / len(ids), "%",
+                       note),
+            ]  # fmt: skip
+            emit(results, args.results)
     finally:
         server.stop()
+        if fresh_pg:
+            drop_pg_database(url)
 
 
 if __name__ == "__main__":
