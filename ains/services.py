@@ -15,7 +15,6 @@ from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.engine import Database, create_engine
 from ains.engine.deadlines import DeadlineLoop
-from ains.engine.dispatcher import Dispatcher
 from ains.engine.scheduler import install_scheduler
 from ains.engine.waiters import AgentWaiters
 from ains.engine.webhook_sender import WebhookSender
@@ -50,7 +49,6 @@ class Services:
     control: TaskControl
     agents: AgentService
     waiters: AgentWaiters
-    dispatcher: Dispatcher
     deadlines: DeadlineLoop
     schedules: ScheduleService
     batches: BatchService
@@ -71,7 +69,6 @@ class Services:
         await self.bus.start()
         loop = asyncio.get_running_loop()
         self.background = [
-            loop.create_task(self.dispatcher.run(), name="dispatcher"),
             loop.create_task(self.deadlines.run(), name="deadlines"),
             loop.create_task(self.webhook_sender.run(), name="webhook-sender"),
             loop.create_task(self.streams.run(), name="event-streams"),
@@ -119,7 +116,6 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         control=control,
         agents=AgentService(settings, clock, bus, control),
         waiters=AgentWaiters(bus),
-        dispatcher=Dispatcher(db, execution, bus),
         deadlines=deadlines,
         schedules=schedules,
         batches=batches,

@@ -44,6 +44,9 @@ def agent_view(row: Any, offline_after: float, now: datetime) -> dict[str, Any]:
         "status": row.status,
         "online": online,
         "last_heartbeat_at": row.last_heartbeat_at,
+        # routing hands work only to agents asking for it (in a long-poll claim until then)
+        "asking_for_work": bool(row.claim_until is not None and row.claim_until > now),
+        "claim_until": row.claim_until,
         "team": row.team,
         "metadata": row.metadata,
         "tasks_completed": row.tasks_completed,
@@ -210,21 +213,6 @@ class AgentService:
             "server_time": now,
             "heartbeat_interval_seconds": max(1.0, self.settings.agent_offline_after / 3),
         }
-
-    async def touch(self, tx: Tx, agent_id: str) -> list[str]:
-        """A claim is a sign of life too; returns the agent's capabilities."""
-        row = await self.get_row(tx.conn, agent_id)
-        now = self.clock()
-        await tx.conn.execute(
-            sa.update(agents)
-            .where(A.agent_id == agent_id)
-            .values(online=True, last_heartbeat_at=now)
-        )
-        if not row.online:
-            await add_events(
-                tx.conn, [event("agent.online", now, agent_id=agent_id, actor="system")]
-            )
-        return list(row.capabilities)
 
     async def _to_cancel(
         self, conn: AsyncConnection, agent_id: str, in_flight: list[str] | None, now: datetime

@@ -1,18 +1,36 @@
-"""Agents parked in a long-poll claim, woken the moment work is routed to them."""
+"""Agents parked in a long-poll claim, woken when work may be waiting for them.
+
+Routing happens when an agent claims (see `ExecutionService.claim`), so a wake-up is only a
+hint: "claim again". New work of a capability wakes the best agent parked for it in this
+process (highest trust, then lighter load); that agent's claim takes its share and wakes the
+other agents that have one. Other replicas hear the same hints through the bus.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 
 from ains.events.bus import Bus
+
+RankKey = tuple[float, float, str]
+
+
+@dataclass
+class Parked:
+    event: asyncio.Event
+    capabilities: tuple[str, ...]
+    rank: RankKey
 
 
 class AgentWaiters:
     def __init__(self, bus: Bus) -> None:
         self._events: dict[str, asyncio.Event] = {}
+        self._parked: dict[str, Parked] = {}
         self._waiting: dict[str, int] = {}
         bus.subscribe("agent", self.wake)
+        bus.subscribe("route", self.wake_for)
 
     def prepare(self, agent_id: str) -> asyncio.Event:
         """Get the agent's wake-up event, cleared — call before looking for work, so a wake-up
@@ -26,8 +44,34 @@ class AgentWaiters:
         if ev is not None:
             ev.set()
 
-    async def wait(self, agent_id: str, ev: asyncio.Event, timeout: float) -> bool:
+    def wake_for(self, capability: str) -> None:
+        """Work of `capability` became claimable: wake the best agent parked for it (every
+        parked agent for "*", the hint sent after a lost connection to the database)."""
+        if capability == "*":
+            for parked in self._parked.values():
+                parked.event.set()
+            return
+        best = min(
+            (p for p in self._parked.values() if capability in p.capabilities),
+            key=lambda p: p.rank,
+            default=None,
+        )
+        if best is not None:
+            best.event.set()
+
+    def parked(self) -> int:
+        return len(self._parked)
+
+    async def wait(
+        self,
+        agent_id: str,
+        ev: asyncio.Event,
+        timeout: float,
+        capabilities: tuple[str, ...] = (),
+        rank: RankKey = (0.0, 0.0, ""),
+    ) -> bool:
         self._waiting[agent_id] = self._waiting.get(agent_id, 0) + 1
+        self._parked[agent_id] = Parked(ev, capabilities, rank)
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ev.wait(), timeout)
@@ -37,3 +81,4 @@ class AgentWaiters:
             if not self._waiting[agent_id]:
                 del self._waiting[agent_id]
                 self._events.pop(agent_id, None)
+                self._parked.pop(agent_id, None)

@@ -14,6 +14,8 @@ agents = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("online", sa.Boolean, nullable=False),
     ts("last_heartbeat_at"),
+    # the end of the agent's current long-poll claim: it asks for work until then (0006)
+    ts("claim_until"),
     sa.Column("team", sa.String(100)),
     sa.Column("metadata", JSONType, nullable=False),
     sa.Column("tasks_completed", sa.Integer, nullable=False, server_default="0"),

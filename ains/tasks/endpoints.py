@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
@@ -29,6 +29,7 @@ router = APIRouter(tags=["tasks"])
 # The calls made per task (submit, claim, reports): matched first, since route matching is a
 # linear scan. None of their paths can shadow another router's.
 hot_router = APIRouter(tags=["tasks"])
+LOOK_AGAIN_SECONDS = 5.0
 
 
 # The per-task handlers answer with a ready response: FastAPI would otherwise validate and
@@ -156,27 +157,31 @@ async def claim(
     principal: CurrentPrincipal,
     body: Annotated[ClaimIn | None, Body()] = None,
 ) -> Response:
+    """Long-poll: hand out the agent's share of waiting work at once, or park until work
+    arrives (a wake-up from the bus) or the wait ends. A parked claim looks again every few
+    seconds too, in case a wake-up from another replica was lost."""
     body = body or ClaimIn()
     services.agents.authorize_self(principal, agent_id)
     wait = min(body.wait_seconds, services.settings.max_wait_seconds)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
-    first = True
+    asks_until = services.clock() + timedelta(seconds=wait)
     while True:
         ev = services.waiters.prepare(agent_id)
         async with services.db.transaction() as tx:
-            capabilities = await services.agents.touch(tx, agent_id)
-            tasks = await services.execution.deliver(tx, agent_id, body.max_tasks)
-        if tasks:
-            return FastJSONResponse({"tasks": tasks})
-        if first:
-            for capability in capabilities:
-                services.bus.publish("route", capability)
-            first = False
+            claimed = await services.execution.claim(tx, agent_id, body.max_tasks, asks_until)
+        if claimed.tasks:
+            return FastJSONResponse({"tasks": claimed.tasks})
         remaining = deadline - loop.time()
         if remaining <= 0:
             return FastJSONResponse({"tasks": []})
-        await services.waiters.wait(agent_id, ev, remaining)
+        await services.waiters.wait(
+            agent_id,
+            ev,
+            min(remaining, LOOK_AGAIN_SECONDS),
+            claimed.capabilities,
+            claimed.rank,
+        )
 
 
 @hot_router.post("/aitp/tasks/{task_id}/start")

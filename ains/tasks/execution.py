@@ -4,6 +4,7 @@ cancellation. Every change is a guarded UPDATE, so a stale or repeated report ch
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -11,13 +12,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains.agents import repository as agents_repo
 from ains.clock import Clock, new_id
 from ains.config import Settings
 from ains.db.engine import Tx
+from ains.engine.waiters import RankKey
 from ains.events.bus import Bus
 from ains.events.repository import add_events, event
 from ains.exceptions import AinsError, Conflict, NotFound
-from ains.models import agent_capabilities, agents, tasks
+from ains.models import tasks
 from ains.retries.policy import RetryPolicy, decide
 from ains.routing.policy import Candidate, assign_many
 from ains.security.crypto import KeyRing
@@ -32,6 +35,16 @@ from ains.tasks.views import claimed_view, decrypt_field, task_view
 T = tasks.c
 HELD_STATES = [s.value for s in HELD]
 ROUTE_BATCH = 500
+# An agent just back from a claim that handed it tasks still counts as asking for work this
+# long: a busy agent with room claims again at once.
+ASKING_GRACE = 2.0
+
+
+@dataclass(frozen=True)
+class Claimed:
+    tasks: list[dict[str, Any]]
+    capabilities: tuple[str, ...]
+    rank: RankKey
 
 
 class ExecutionService:
@@ -58,135 +71,157 @@ class ExecutionService:
 
         tx.on_commit(publish)
 
-    # --- routing ---------------------------------------------------------------------------
+    # --- claiming: routing happens here -------------------------------------------------
 
-    async def route(self, tx: Tx, capability: str) -> int:
-        """Assign pending tasks of one capability to the best agents; returns how many."""
+    async def claim(self, tx: Tx, agent_id: str, max_tasks: int, asks_until: datetime) -> Claimed:
+        """Hand the agent its share of the waiting work, in one transaction.
+
+        The share is what the routing policy would give it among the agents asking for work
+        right now (`routing.policy.assign_many`: trust first, the 80% rule, never past
+        `max_concurrency`); the others with a share are woken to take theirs. The agent
+        asks for work until `asks_until` (the end of its long-poll)."""
         conn, now = tx.conn, self.clock()
-        offline_before = now - timedelta(seconds=self.settings.agent_offline_after)
-        stmt = (
-            sa.select(
-                agents.c.agent_id,
-                agents.c.trust_score,
-                agents.c.in_flight,
-                agents.c.max_concurrency,
-            )
-            .join(agent_capabilities, agent_capabilities.c.agent_id == agents.c.agent_id)
-            .where(
-                agent_capabilities.c.name == capability,
-                agents.c.online.is_(True),
-                agents.c.status == "ACTIVE",
-                agents.c.last_heartbeat_at > offline_before,
-                agents.c.in_flight < agents.c.max_concurrency,
-            )
-            .order_by(agents.c.agent_id)
+        me = await agents_repo.lock_for_claim(conn, agent_id)
+        if me is None or me.status == "DEREGISTERED":
+            raise NotFound(f"agent {agent_id} not found")
+        capabilities = tuple(me.capabilities)
+        rank = (-float(me.trust_score), me.in_flight / max(1, me.max_concurrency), agent_id)
+        taken: list[Any] = []
+        others: set[str] = set()
+        room = min(max_tasks, me.max_concurrency - me.in_flight)
+        if me.status == "ACTIVE" and room > 0 and capabilities:
+            taken, others = await self._take_share(conn, me, capabilities, room, now)
+        lease = self._lease(now)
+        attempt_ids = {task_id: new_id("att") for task_id in taken}
+        rows = await repo.hand_out(conn, attempt_ids, agent_id, now, lease)
+        await agents_repo.record_claim(
+            conn,
+            agent_id,
+            now=now,
+            claim_until=now + timedelta(seconds=ASKING_GRACE) if rows else asks_until,
+            taken=len(rows),
         )
-        if conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update(of=agents)
-        candidates = [
-            Candidate(r.agent_id, r.trust_score, r.in_flight, r.max_concurrency)
-            for r in await conn.execute(stmt)
-        ]
-        if not candidates:
-            return 0
-        room = sum(c.max_concurrency - c.in_flight for c in candidates)
-        pending = await repo.pending_for_capability(conn, capability, min(room, ROUTE_BATCH))
-        if not pending:
-            return 0
-        chosen = assign_many(candidates, len(pending))
-        pickup = now + timedelta(seconds=min(self.settings.lease_seconds, 15.0))
-        assignments, attempt_rows, events = [], [], []
-        per_agent: dict[str, int] = defaultdict(int)
-        for task, agent_id in zip(pending, chosen, strict=False):
-            attempt_id = new_id("att")
-            per_agent[agent_id] += 1
-            assignments.append(
-                {
-                    "task_id": task.task_id,
-                    "agent_id": agent_id,
-                    "attempt_id": attempt_id,
-                    "now": now,
-                    "lease": pickup,
-                }
+        if not me.online:
+            await add_events(conn, [event("agent.online", now, agent_id=agent_id, actor="system")])
+        if others:
+            tx.on_commit(lambda: self.bus.publish_many("agent", sorted(others)))
+        if not rows:
+            return Claimed([], capabilities, rank)
+        return Claimed(await self._delivered(tx, rows, now, lease), capabilities, rank)
+
+    async def _take_share(
+        self,
+        conn: AsyncConnection,
+        me: Any,
+        capabilities: tuple[str, ...],
+        room: int,
+        now: datetime,
+    ) -> tuple[list[str], set[str]]:
+        """The task ids this agent takes (locked) and the other agents owed a share."""
+        asking_after = now - timedelta(seconds=ASKING_GRACE)
+        online_after = now - timedelta(seconds=self.settings.agent_offline_after)
+        rows = await agents_repo.claim_candidates(
+            conn,
+            capabilities,
+            online_after=online_after,
+            asking_after=asking_after,
+            claimant=me.agent_id,
+        )
+        by_capability: dict[str, list[Candidate]] = defaultdict(list)
+        for r in rows:
+            by_capability[r.capability].append(
+                Candidate(r.agent_id, r.trust_score, r.in_flight, r.max_concurrency)
             )
-            attempt_rows.append(
+        held = me.in_flight
+        taken: list[str] = []
+        others: set[str] = set()
+        for capability in capabilities:
+            if len(taken) >= room:
+                break
+            candidates = [
+                Candidate(c.agent_id, c.trust_score, held, c.max_concurrency)
+                if c.agent_id == me.agent_id
+                else c
+                for c in by_capability.get(capability, [])
+            ]
+            if len(candidates) > 1:
+                total_room = sum(c.max_concurrency - c.in_flight for c in candidates)
+                waiting = await repo.count_pending(conn, capability, min(total_room, ROUTE_BATCH))
+                chosen = assign_many(candidates, waiting)
+                share = chosen.count(me.agent_id)
+                others.update(a for a in chosen if a != me.agent_id)
+            else:
+                share = me.max_concurrency - held
+            share = min(share, room - len(taken))
+            if share <= 0:
+                continue
+            ids = await repo.take_pending(conn, capability, share)
+            taken.extend(ids)
+            held += len(ids)
+        return taken, others
+
+    async def _delivered(
+        self, tx: Tx, rows: list[Any], now: datetime, lease: datetime
+    ) -> list[dict[str, Any]]:
+        """Attempt rows, history and the claim's answer for tasks just handed out."""
+        conn = tx.conn
+        await repo.insert_attempts(
+            conn,
+            [
                 {
-                    "attempt_id": attempt_id,
-                    "task_id": task.task_id,
-                    "agent_id": agent_id,
-                    "number": 0,
+                    "attempt_id": r.attempt_id,
+                    "task_id": r.task_id,
+                    "agent_id": r.assigned_agent_id,
+                    "number": r.attempt_count,
                     "status": TaskStatus.ASSIGNED,
                     "claimed_at": now,
                 }
-            )
-            events.append(
+                for r in rows
+            ],
+        )
+        await add_events(
+            conn,
+            [
                 event(
                     "task.assigned",
                     now,
-                    task_id=task.task_id,
-                    client_id=task.client_id,
-                    agent_id=agent_id,
+                    task_id=r.task_id,
+                    client_id=r.client_id,
+                    batch_id=r.batch_id,
+                    agent_id=r.assigned_agent_id,
                     from_status=TaskStatus.PENDING,
                     to_status=TaskStatus.ASSIGNED,
                     actor="system:router",
                     reason="routed",
-                    attempt_id=attempt_id,
+                    attempt_id=r.attempt_id,
                     data={
-                        "capability_required": capability,
-                        "wait_ms": (now - task.queued_at).total_seconds() * 1000
-                        if task.queued_at
+                        "capability_required": r.capability_required,
+                        "wait_ms": (now - r.queued_at).total_seconds() * 1000
+                        if r.queued_at
                         else None,
                     },
                 )
-            )
-        await repo.assign(conn, assignments)
-        numbers = await conn.execute(
-            sa.select(T.task_id, T.attempt_count).where(
-                T.task_id.in_([a["task_id"] for a in assignments])
-            )
+                for r in rows
+            ],
         )
-        count_by_task = {r.task_id: r.attempt_count for r in numbers}
-        for row in attempt_rows:
-            row["number"] = count_by_task.get(row["task_id"], 1)
-        await repo.insert_attempts(conn, attempt_rows)
-        await add_events(conn, events)
-        for agent_id, count in per_agent.items():
-            await conn.execute(
-                sa.update(agents)
-                .where(agents.c.agent_id == agent_id)
-                .values(in_flight=agents.c.in_flight + count)
-            )
-        woken = set(per_agent)
-        tx.on_commit(lambda: self.bus.publish_many("agent", woken))
-        tx.on_commit(lambda: self.bus.publish("deadline", pickup.isoformat()))
-        return len(assignments)
-
-    # --- delivery --------------------------------------------------------------------------
-
-    async def deliver(self, tx: Tx, agent_id: str, max_tasks: int) -> list[dict[str, Any]]:
-        now = self.clock()
-        lease = self._lease(now)
-        rows = await repo.deliver(tx.conn, agent_id, max_tasks, now, lease)
-        if not rows:
-            return []
         timeouts = [
             {"task_id": r.task_id, "timeout_at": now + timedelta(seconds=r.timeout_seconds)}
             for r in rows
             if r.timeout_seconds
         ]
-        await repo.set_timeouts(tx.conn, timeouts)
+        await repo.set_timeouts(conn, timeouts)
         timeout_at = {t["task_id"]: t["timeout_at"] for t in timeouts}
         dep_ids = {d for r in rows for d in r.depends_on}
         dep_results = {
             d.task_id: decrypt_field(d, "result_data", "result_encrypted", self.keyring)
-            for d in await repo.results_of(tx.conn, dep_ids)
+            for d in await repo.results_of(conn, dep_ids)
         }
         hints = [lease, *timeout_at.values()]
         tx.on_commit(lambda: self.bus.publish("deadline", min(hints).isoformat()))
         views = []
         for r in rows:
             view = claimed_view(r, self.keyring, {d: dep_results.get(d) for d in r.depends_on})
-            view["timeout_at"] = timeout_at.get(r.task_id)
+            view["timeout_at"] = timeout_at.get(r.task_id, r.timeout_at)
             views.append(view)
         return views
 

@@ -201,75 +201,62 @@ async def start_attempt(conn: AsyncConnection, attempt_id: str, now: datetime) -
 # --- the queue -------------------------------------------------------------------------------
 
 
-async def pending_for_capability(
-    conn: AsyncConnection, capability: str, limit: int
-) -> list[Row[Any]]:
+async def count_pending(conn: AsyncConnection, capability: str, limit: int) -> int:
+    """How many tasks of `capability` wait (counted up to `limit`, an index range scan)."""
+    head = sa.select(T.task_id).where(IS_PENDING, T.capability_required == capability)
+    n = await conn.scalar(sa.select(sa.func.count()).select_from(head.limit(limit).subquery()))
+    return int(n or 0)
+
+
+async def take_pending(conn: AsyncConnection, capability: str, limit: int) -> list[str]:
+    """The first `limit` waiting tasks of `capability` in queue order, locked; rows another
+    claim holds are skipped, never waited for."""
     stmt = (
-        sa.select(T.task_id, T.client_id, T.priority, T.queue_key, T.queued_at, T.timeout_seconds)
+        sa.select(T.task_id)
         .where(IS_PENDING, T.capability_required == capability)
         .order_by(T.queue_key)
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    return list(await conn.execute(stmt))
+    return [r.task_id for r in await conn.execute(stmt)]
 
 
-async def assign(conn: AsyncConnection, assignments: Sequence[dict[str, Any]]) -> None:
-    """assignments: {task_id, agent_id, attempt_id, now, lease} — tasks already locked PENDING."""
-    if not assignments:
-        return
+async def hand_out(
+    conn: AsyncConnection,
+    attempt_ids: dict[str, str],
+    agent_id: str,
+    now: datetime,
+    lease: datetime,
+) -> list[Row[Any]]:
+    """PENDING → ASSIGNED and delivered to `agent_id`, each task with its new attempt id, in
+    one statement; returns the rows as they now are."""
+    if not attempt_ids:
+        return []
     stmt = (
         sa.update(tasks)
-        .where(T.task_id == sa.bindparam("b_task_id"), T.status == TaskStatus.PENDING)
+        .where(T.task_id.in_(list(attempt_ids)), IS_PENDING)
         .values(
             status=TaskStatus.ASSIGNED,
-            assigned_agent_id=sa.bindparam("b_agent_id"),
-            attempt_id=sa.bindparam("b_attempt_id"),
+            assigned_agent_id=agent_id,
+            attempt_id=sa.case(attempt_ids, value=T.task_id),
             attempt_count=T.attempt_count + 1,
-            assigned_at=sa.bindparam("b_now"),
-            updated_at=sa.bindparam("b_now"),
-            lease_expires_at=sa.bindparam("b_lease"),
-            delivered_at=None,
+            assigned_at=now,
+            delivered_at=now,
             started_at=None,
+            lease_expires_at=lease,
+            updated_at=now,
         )
+        .returning(*tasks.c)
     )
-    await conn.execute(stmt, [{f"b_{k}": v for k, v in a.items()} for a in assignments])
+    rows = list(await conn.execute(stmt))
+    rows.sort(key=lambda r: r.queue_key)
+    return rows
 
 
 async def insert_attempts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(sa.insert(task_attempts), list(rows))
-
-
-async def deliver(
-    conn: AsyncConnection, agent_id: str, limit: int, now: datetime, lease: datetime
-) -> list[Row[Any]]:
-    """Hand the agent the tasks routed to it that it has not received yet."""
-    waiting = (
-        sa.select(T.task_id)
-        .where(
-            T.assigned_agent_id == agent_id,
-            T.status == TaskStatus.ASSIGNED,
-            T.delivered_at.is_(None),
-        )
-        .order_by(T.queue_key)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        waiting = waiting.with_for_update(skip_locked=True)
-    ids = [r.task_id for r in await conn.execute(waiting)]
-    if not ids:
-        return []
-    rows = list(
-        await conn.execute(
-            sa.update(tasks)
-            .where(T.task_id.in_(ids), T.status == TaskStatus.ASSIGNED)
-            .values(delivered_at=now, lease_expires_at=lease, updated_at=now)
-            .returning(*tasks.c)
-        )
-    )
-    return rows
 
 
 async def set_timeouts(conn: AsyncConnection, values: Sequence[dict[str, Any]]) -> None:

@@ -3,7 +3,7 @@ attempt rows, events, agent load and trust, dependants. Collected first, written
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -136,19 +136,14 @@ class Settlement:
         for agent in await conn.execute(stmt):
             effect = self.agents[agent.agent_id]
             score = agent.trust_score
-            for task_id, kind, quality in effect.outcomes:
+            changes = []
+            for _task_id, kind, quality in effect.outcomes:
                 change = _trust_change(score, kind, quality)
                 score = change.score_after
+                changes.append(change)
+            if changes:
                 records.append(
-                    {
-                        "agent_id": agent.agent_id,
-                        "task_id": task_id,
-                        "delta": change.delta,
-                        "trust_score": score,
-                        "reason": change.reason,
-                        "actor": "system",
-                        "created_at": self.now,
-                    }
+                    _trust_record(agent.agent_id, effect.outcomes, changes, score, self.now)
                 )
             await conn.execute(
                 sa.update(agents)
@@ -219,6 +214,34 @@ class Settlement:
                     dep_row, TaskStatus.CANCELLED, "task.cancelled", actor="system", reason=reason
                 )
                 frontier.append((dep_row.task_id, "was cancelled"))
+
+
+def _trust_record(
+    agent_id: str,
+    outcomes: list[tuple[str, str, float | None]],
+    changes: list[trust.TrustChange],
+    score: float,
+    now: datetime,
+) -> dict[str, Any]:
+    """One trust record per agent per settlement: the outcomes of one report batch move the
+    score as one change (each outcome still applied in turn by the formula)."""
+    if len(changes) == 1:
+        task_id, reason = outcomes[0][0], changes[0].reason
+    else:
+        counts = Counter(kind for _, kind, _ in outcomes)
+        task_id = None
+        reason = f"{len(changes)} outcomes: " + ", ".join(
+            f"{n} {kind}" for kind, n in sorted(counts.items())
+        )
+    return {
+        "agent_id": agent_id,
+        "task_id": task_id,
+        "delta": sum(c.delta for c in changes),
+        "trust_score": score,
+        "reason": reason,
+        "actor": "system",
+        "created_at": now,
+    }
 
 
 def _trust_change(score: float, kind: str, quality: float | None) -> trust.TrustChange:

@@ -12,9 +12,8 @@ from tests.support.flows import (
     claim,
     get_task,
     register_agent,
-    router_caught_up,
     submit,
-    wait_claims_arrived,
+    wait_parked,
     wait_status,
 )
 from tests.support.server import AgentProcess, running_server, wait_for
@@ -33,7 +32,7 @@ def test_higher_trust_agent_gets_the_task(api: httpx.Client, server: Any, uid: s
     threads = [threading.Thread(target=poll, args=(a["agent_id"],)) for a in (high, low)]
     for t in threads:
         t.start()
-    wait_claims_arrived(api, [high, low])
+    wait_parked(api, high["agent_id"], low["agent_id"])
     task = submit(api, capability)
     for t in threads:
         t.join(timeout=10)
@@ -42,18 +41,58 @@ def test_higher_trust_agent_gets_the_task(api: httpx.Client, server: Any, uid: s
     assert get_task(api, task["task_id"])["assigned_agent_id"] == high["agent_id"]
 
 
+def park(server: Any, agent_id: str, results: dict[str, list[dict[str, Any]]]) -> threading.Thread:
+    """Start a long-poll claim of `agent_id` in a thread; its tasks land in `results`."""
+
+    def poll() -> None:
+        with server.client() as c:
+            results[agent_id] = claim(c, agent_id, max_tasks=10, wait=5)
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    return thread
+
+
 def test_fifth_task_goes_to_another_agent_under_the_80_percent_rule(
-    api: httpx.Client, uid: str
+    api: httpx.Client, server: Any, uid: str
 ) -> None:
     capability = f"load-{uid}:v1"
     high = register_agent(api, capability, max_concurrency=5, trust=0.9, name="high")
     low = register_agent(api, capability, max_concurrency=5, trust=0.3, name="low")
-    ids = [submit(api, capability)["task_id"] for _ in range(5)]
-    tasks = [wait_status(api, i, "ASSIGNED") for i in ids]
-    by_agent = [t["assigned_agent_id"] for t in tasks]
-    assert by_agent.count(high["agent_id"]) == 4
-    assert by_agent.count(low["agent_id"]) == 1
-    assert by_agent[4] == low["agent_id"]
+    results: dict[str, list[dict[str, Any]]] = {}
+    threads = [park(server, a["agent_id"], results) for a in (high, low)]
+    wait_parked(api, high["agent_id"], low["agent_id"])
+    batch = api.post(
+        "/aitp/tasks/batch",
+        json={
+            "client_id": "c1",
+            "tasks": [
+                {"task_type": "t", "capability_required": capability, "input_data": {"i": i}}
+                for i in range(5)
+            ],
+        },
+    )
+    assert batch.status_code == 201, batch.text
+    for t in threads:
+        t.join(timeout=10)
+    assert len(results[high["agent_id"]]) == 4
+    assert len(results[low["agent_id"]]) == 1
+    for agent in (high, low):
+        for t in results[agent["agent_id"]]:
+            assert get_task(api, t["task_id"])["assigned_agent_id"] == agent["agent_id"]
+
+
+def test_an_agent_that_never_claims_is_never_handed_work(api: httpx.Client, uid: str) -> None:
+    """The README's first curl registers an agent that never claims: routing must not park
+    tasks on it (they used to sit ASSIGNED until a pickup lease ran out)."""
+    capability = f"idle-{uid}:v1"
+    idle = register_agent(api, capability, max_concurrency=5, trust=1.0, name="idle")
+    worker = register_agent(api, capability, max_concurrency=5, trust=0.1, name="worker")
+    task = submit(api, capability)
+    [got] = claim(api, worker["agent_id"], wait=5)
+    assert got["task_id"] == task["task_id"]
+    assert get_task(api, task["task_id"])["assigned_agent_id"] == worker["agent_id"]
+    assert api.get(f"/ains/agents/{idle['agent_id']}").json()["in_flight"] == 0
 
 
 def test_agents_are_never_given_more_than_max_concurrency(api: httpx.Client, uid: str) -> None:
@@ -61,7 +100,6 @@ def test_agents_are_never_given_more_than_max_concurrency(api: httpx.Client, uid
     agent = register_agent(api, capability, max_concurrency=2)
     ids = [submit(api, capability)["task_id"] for _ in range(5)]
     claimed = wait_for(lambda: claim(api, agent["agent_id"], max_tasks=10, wait=1), message="claim")
-    router_caught_up(api, uid)  # had the router over-assigned, this claim would get the extra
     claimed += claim(api, agent["agent_id"], max_tasks=10, wait=0)
     assert len(claimed) == 2
     statuses = [get_task(api, i)["status"] for i in ids]

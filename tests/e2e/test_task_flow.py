@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.support.flows import (
     claim,
     get_task,
     register_agent,
-    router_caught_up,
     submit,
     wait_status,
 )
@@ -74,8 +75,6 @@ def test_task_waits_when_no_agent_is_online_then_runs(
 ) -> None:
     capability = f"late-{uid}:v1"
     task = submit(api, capability)
-    assert get_task(api, task["task_id"])["status"] == "PENDING"
-    router_caught_up(api, uid)  # the router has looked at the task and found no agent
     assert get_task(api, task["task_id"])["status"] == "PENDING"
     agent = _agent(server, capability)
     try:
@@ -178,3 +177,41 @@ def test_start_progress_and_bulk_reports(api: httpx.Client, uid: str) -> None:
     assert results[-1]["error"]["status"] == 409
     assert get_task(api, first["task_id"])["progress"] == {"pct": 50}
     assert api.get(f"/ains/agents/{agent['agent_id']}").json()["tasks_completed"] == len(claimed)
+
+
+def test_a_report_batch_moves_trust_once(api: httpx.Client, uid: str) -> None:
+    """Trust moves per report batch: each outcome through the formula in turn, one record."""
+    capability = f"trust-batch-{uid}:v1"
+    agent = register_agent(api, capability, max_concurrency=10)
+    before = api.get(f"/ains/agents/{agent['agent_id']}").json()["trust_score"]
+    for i in range(4):
+        submit(api, capability, input_data={"i": i})
+    claimed: list[dict[str, Any]] = []
+    for _ in range(10):
+        claimed += claim(api, agent["agent_id"], max_tasks=10, wait=1)
+        if len(claimed) == 4:
+            break
+    assert len(claimed) == 4
+    reports = [
+        {"task_id": c["task_id"], "attempt_id": c["attempt_id"], "outcome": "complete"}
+        for c in claimed[:3]
+    ] + [
+        {
+            "task_id": claimed[3]["task_id"],
+            "attempt_id": claimed[3]["attempt_id"],
+            "outcome": "fail",
+            "error": "boom",
+            "retryable": False,
+        }
+    ]
+    r = api.post(f"/aitp/agents/{agent['agent_id']}/reports", json={"reports": reports})
+    assert [x["ok"] for x in r.json()["results"]] == [True] * 4
+    after = api.get(f"/ains/agents/{agent['agent_id']}").json()["trust_score"]
+    records = api.get(f"/ains/agents/{agent['agent_id']}/trust").json()["items"]
+    batch_records = [x for x in records if x["reason"].startswith("4 outcomes")]
+    assert len(batch_records) == 1, records
+    [record] = batch_records
+    assert record["task_id"] is None
+    assert "3 success" in record["reason"] and "1 permanent" in record["reason"]
+    assert abs(record["trust_score"] - after) < 1e-6
+    assert abs(record["delta"] - (after - before)) < 1e-6

@@ -37,8 +37,9 @@ def _pending(api: httpx.Client, uid: str, cap: str) -> str:
 
 
 def _assigned(api: httpx.Client, uid: str, cap: str) -> str:
-    register(api, cap)
+    agent = register(api, cap)
     task_id = submit(api, cap, f"c-{uid}")["task_id"]
+    claim(api, agent, task_id)
     wait_status(api, task_id, "ASSIGNED")
     return task_id
 
@@ -154,7 +155,8 @@ def test_cancel_before_pickup_never_reaches_the_agent(api: httpx.Client, uid: st
     cap = f"cancel-pickup-{uid}:v1"
     agent = register(api, cap)
     task_id = submit(api, cap, f"c-{uid}")["task_id"]
-    wait_status(api, task_id, "ASSIGNED")
+    wait_status(api, task_id, "PENDING")
     api.delete(f"/aitp/tasks/{task_id}")
+    wait_status(api, task_id, "CANCELLED")
     r = api.post(f"/aitp/agents/{agent}/claim", json={"max_tasks": 10, "wait_seconds": 0})
     assert task_id not in [t["task_id"] for t in r.json()["tasks"]]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
@@ -76,31 +75,12 @@ def wait_status(
     )
 
 
-# Routing passes take the capabilities woken since the last pass in sorted order, so a marker
-# capability that sorts after every test capability is routed last in its pass.
-MARKER_PREFIX = "zzz-router-mark"
-
-
-def router_caught_up(api: httpx.Client, uid: str) -> None:
-    """Return once the router has finished a pass over every capability woken before the call.
-
-    A marker task goes to an idle agent of its own; the pass that assigns it began after every
-    earlier wake-up, and routes the marker after any other capability in it."""
-    capability = f"{MARKER_PREFIX}-{uid}-{uuid.uuid4().hex[:6]}:v1"
-    register_agent(api, capability, name="router-marker")
-    marker = submit(api, capability, client_id=f"marker-{uid}")
-    wait_status(api, marker["task_id"], "ASSIGNED", timeout=10)
-
-
-def wait_claims_arrived(api: httpx.Client, agents: list[dict[str, Any]]) -> None:
-    """Wait until each agent's claim has reached the server (a claim refreshes the agent's
-    `last_heartbeat_at`, so it moves past the value registration gave it)."""
-    for agent in agents:
-        registered = agent["last_heartbeat_at"]
+def wait_parked(api: httpx.Client, *agent_ids: str) -> None:
+    """Wait until each agent is parked in a long-poll claim (asking for work), so that routing
+    counts it among the agents a task may go to."""
+    for agent_id in agent_ids:
         wait_for(
-            lambda a=agent, r=registered: (
-                api.get(f"/ains/agents/{a['agent_id']}").json()["last_heartbeat_at"] != r
-            ),
+            lambda a=agent_id: api.get(f"/ains/agents/{a}").json()["asking_for_work"],
             timeout=10,
-            message=f"a claim from {agent['agent_id']}",
+            message=f"agent {agent_id} to park in a claim",
         )
