@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
 from ains.dlq.schemas import BulkRequeueIn, DlqFilters, RequeueIn
 from ains.dlq.service import DlqService
-from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.services import Services
+from ains.types import Timestamp
 
-router = APIRouter(tags=["dlq"])
+router = APIRouter(route_class=ValidatedRoute, tags=["dlq"])
 
 
 def _dlq(services: Services) -> DlqService:
@@ -27,7 +27,7 @@ async def list_dead_letters(
     task_type: str | None = None,
     client_id: str | None = None,
     error_type: str | None = None,
-    since: datetime | None = None,
+    since: Timestamp | None = None,
     cursor: str | None = None,
     limit: int | None = None,
 ) -> dict[str, Any]:
@@ -71,7 +71,7 @@ async def purge_dead_letters(
     task_type: str | None = None,
     client_id: str | None = None,
     error_type: str | None = None,
-    since: datetime | None = None,
+    since: Timestamp | None = None,
 ) -> dict[str, Any]:
     filters = DlqFilters(
         capability=capability,
