@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.support.flows import claim, register_agent, submit
+from tests.support.hostile import SUBMISSIONS, task_body
 
 JSON = {"content-type": "application/json"}
 
@@ -38,40 +39,12 @@ def _still_served_on_the_same_connection(api: httpx.Client, bad: httpx.Response)
     assert _peer(ok) == _peer(bad), "the server dropped the keep-alive connection"
 
 
-def _task_body(uid: str, **fields: str) -> str:
-    """A submission as raw JSON text, so that hostile literals reach the server verbatim."""
-    parts = {
-        "client_id": f'"c-{uid}"',
-        "task_type": '"t"',
-        "capability_required": f'"cap-{uid}"',
-        "input_data": "{}",
-        **fields,
-    }
-    return "{" + ",".join(f'"{k}":{v}' for k, v in parts.items()) + "}"
-
-
-DEEP = "[" * 300 + "]" * 300
-SUBMISSIONS = {
-    "lone surrogate": ({"input_data": '{"text":"\\ud800"}'}, "input_data.text"),
-    "lone surrogate in a key": ({"metadata": '{"\\udc00":1}'}, "metadata"),
-    "300-deep JSON": ({"input_data": DEEP}, "input_data" + "[0]" * 63),
-    "NUL in a value": ({"input_data": '{"a":["x\\u0000y"]}'}, "input_data.a[0]"),
-    "NUL in a key": ({"input_data": '{"a\\u0000":1}'}, "input_data"),
-    "NUL in task_type": ({"task_type": '"t\\u0000"'}, "task_type"),
-    "deadline past year 9999 in UTC": ({"deadline": '"9999-12-31T23:59:59-14:00"'}, "deadline"),
-    "deadline before year 1 in UTC": ({"deadline": '"0001-01-01T00:00:00+14:00"'}, "deadline"),
-    "NaN": ({"metadata": '{"score":NaN}'}, "metadata.score"),
-    "Infinity": ({"input_data": '{"x":-Infinity}'}, "input_data.x"),
-    "1e999": ({"input_data": '{"x":1e999}'}, "input_data.x"),
-}
-
-
 @pytest.mark.parametrize("kind", list(SUBMISSIONS))
 def test_hostile_submission_is_a_422_naming_the_field_and_writes_nothing(
     api: httpx.Client, uid: str, kind: str
 ) -> None:
     fields, field = SUBMISSIONS[kind]
-    r = api.post("/aitp/tasks", content=_task_body(uid, **fields), headers=JSON)
+    r = api.post("/aitp/tasks", content=task_body(uid, **fields), headers=JSON)
     _assert_problem(r, 422, field)
     _still_served_on_the_same_connection(api, r)
     listed = api.get("/aitp/tasks", params={"client_id": f"c-{uid}"})
@@ -88,7 +61,7 @@ def test_nesting_up_to_the_limit_is_accepted(api: httpx.Client, uid: str) -> Non
     # AINS_MAX_JSON_DEPTH (64) levels of objects and arrays: the body and 63 below it
     task = submit(api, f"cap-{uid}", input_data=_nest(63))
     assert api.get(f"/aitp/tasks/{task['task_id']}").json()["input_data"] == _nest(63)
-    r = api.post("/aitp/tasks", content=_task_body(uid, input_data=_nest_text(64)), headers=JSON)
+    r = api.post("/aitp/tasks", content=task_body(uid, input_data=_nest_text(64)), headers=JSON)
     _assert_problem(r, 422, "input_data" + "[0]" * 63)
 
 
