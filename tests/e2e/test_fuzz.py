@@ -1,6 +1,6 @@
 """A little fuzzing: hostile bodies, and hostile values in every field of a valid body, posted
-to every write endpoint. Whatever comes back is never a 5xx, every error is problem+json, and
-the server still answers /health afterwards."""
+to every write endpoint; hostile query strings and paths on the reads. Whatever comes back is
+never a 5xx, every error is problem+json, and the server still answers /health afterwards."""
 
 from __future__ import annotations
 
@@ -116,3 +116,49 @@ def test_hostile_bodies_and_fields_never_get_a_5xx(api: httpx.Client, uid: str) 
                 _check(r, f"{method} {path} {field}={literal[:40]}")
     assert api.get("/health").status_code == 200
     assert api.get("/ready").status_code == 200
+
+
+# raw query-string values (already percent-encoded where needed)
+HOSTILE_QUERY_VALUES = [
+    "%ED%A0%80", "%00", "%FF%FE", "100000000000000000000", "-1", "1e999", "nan", "inf", "9" * 5000,
+    "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00%2B14:00", "2030-01-01T00:00:00", "x" * 5000,
+    "", "true", "[]",
+]  # fmt: skip
+READS = {
+    "/aitp/tasks": ["status", "client_id", "agent_id", "task_type", "capability", "batch_id",
+                    "created_after", "created_before", "cursor", "limit"],
+    "/ains/agents": ["capability", "online", "cursor", "limit"],
+    "/ains/audit": ["principal_id", "action", "target_id", "outcome", "cursor", "limit"],
+    "/aitp/dlq": ["capability", "task_type", "client_id", "error_type", "since", "cursor",
+                  "limit"],
+    "/aitp/tasks/schedule": ["status", "cursor", "limit"],
+    "/aitp/tasks/schedule/preview": ["cron_expression", "interval_seconds", "run_at", "timezone",
+                                     "count"],
+    "/aitp/analytics/summary": ["period", "start", "end"],
+    "/aitp/analytics/trends": ["period", "start", "end", "bucket"],
+    "/aitp/analytics/export": ["period", "start", "end", "format", "report", "bucket", "limit"],
+    "/aitp/analytics/agents": ["limit"],
+    "/aitp/tasks/batch/status": ["task_ids"],
+    "/aitp/queue/stats": ["capability"],
+    "/ains/keys": ["cursor", "limit"],
+    "/aitp/templates": ["limit"],
+    "/aitp/webhooks": ["limit"],
+    "/ains/agents/a1/trust": ["limit"],
+    "/aitp/tasks/schedule/s1/executions": ["cursor", "limit"],
+}  # fmt: skip
+CUSTOM = "period=custom&start=2020-01-01T00:00:00Z&end=2030-01-01T00:00:00Z&"
+
+
+def test_hostile_query_strings_and_paths_never_get_a_5xx(api: httpx.Client) -> None:
+    for path, params in READS.items():
+        for param in params:
+            for value in HOSTILE_QUERY_VALUES:
+                custom = CUSTOM if param in ("start", "end") else ""
+                r = api.get(f"{path}?{custom}{param}={value}")
+                _check(r, f"GET {path}?{param}={value[:40]}")
+    for value in ("%ED%A0%80", "%00", "x" * 3000, "%FF"):
+        for path in ("/aitp/tasks/", "/ains/agents/", "/aitp/tasks/schedule/", "/aitp/templates/",
+                     "/aitp/webhooks/", "/aitp/tasks/batch/", "/aitp/dlq?capability="):  # fmt: skip
+            _check(api.get(path + value), f"GET {path}{value[:20]}")
+    _check(api.delete(f"/aitp/dlq?capability={'x' * 300}"), "DELETE /aitp/dlq")
+    assert api.get("/health").status_code == 200
