@@ -3,12 +3,17 @@ refuses, and what it refuses names the field."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from fastapi.routing import APIRoute
 
+from ains.app import create_app
+from ains.config import Settings
 from ains.exceptions import Unprocessable
+from ains.http import ValidatedRoute
 from ains.json_input import decode
 
 
@@ -51,3 +56,10 @@ def test_refusals_name_the_field_and_the_reason(body: bytes, field: str, reason:
     got_field, got_reason = _refusal(body, max_depth=3)
     assert got_field == field
     assert reason in got_reason
+
+
+def test_every_route_that_takes_a_body_decodes_it_through_the_checks(tmp_path: Path) -> None:
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'routes.db'}"))
+    with_body = [r for r in app.routes if isinstance(r, APIRoute) and r.body_field is not None]
+    assert with_body  # the guard guards something
+    assert [r.path for r in with_body if not isinstance(r, ValidatedRoute)] == []
