@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(100, ge=1)
     max_body_bytes: int = Field(1_048_576, ge=1024)
     max_page_size: int = Field(500, ge=1)
+    # deepest nesting of a request body; orjson cannot serialise past 255 levels
+    max_json_depth: int = Field(64, ge=2, le=200)
     max_wait_seconds: float = Field(30.0, ge=0)
 
     # The edge (see ains/edge.py): a connection must send its request headers, then its body,

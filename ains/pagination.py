@@ -7,8 +7,11 @@ import base64
 from datetime import datetime
 
 from ains.exceptions import Unprocessable
+from ains.types import storable_time
 
 INVALID = "not a cursor this list issued"
+# the largest row id either database stores (a signed 64-bit integer)
+MAX_ROW_ID = 2**63 - 1
 
 
 def encode_cursor(kind: str, value: str) -> str:
@@ -20,7 +23,7 @@ def decode_cursor(kind: str, cursor: str) -> str:
         decoded = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
         decoded = ""
-    if not decoded.startswith(f"{kind}:"):
+    if not decoded.startswith(f"{kind}:") or "\x00" in decoded:
         raise Unprocessable.field("cursor", INVALID)
     return decoded[len(kind) + 1 :]
 
@@ -33,6 +36,6 @@ def encode_time_cursor(kind: str, at: datetime, item_id: str) -> str:
 def decode_time_cursor(kind: str, cursor: str) -> tuple[datetime, str]:
     at, _, item_id = decode_cursor(kind, cursor).partition("|")
     try:
-        return datetime.fromisoformat(at), item_id
+        return storable_time(datetime.fromisoformat(at)), item_id
     except ValueError as exc:
         raise Unprocessable.field("cursor", INVALID) from exc

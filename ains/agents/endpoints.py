@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 
 from ains.agents.schemas import AgentIn, AgentPatch, HeartbeatIn
-from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.metrics.registry import agent_heartbeats_total, agents_registered_total
 
-router = APIRouter(tags=["agents"])
+router = APIRouter(route_class=ValidatedRoute, tags=["agents"])
 
 
 @router.post("/ains/agents", status_code=201)

@@ -5,7 +5,6 @@ to them."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query
@@ -13,10 +12,11 @@ from fastapi.responses import StreamingResponse
 
 from ains.analytics.schemas import Bucket, ExportFormat, Period, Report, Window
 from ains.analytics.service import AnalyticsService
-from ains.http import CurrentPrincipal, ServicesDep
+from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute
 from ains.services import Services
+from ains.types import Timestamp
 
-router = APIRouter(tags=["analytics"])
+router = APIRouter(route_class=ValidatedRoute, tags=["analytics"])
 F = TypeVar("F", bound=Callable[..., Any])
 
 PeriodQ = Annotated[
@@ -24,10 +24,10 @@ PeriodQ = Annotated[
     Query(description="last_24_hours, last_7_days (default), last_30_days, all, or custom"),
 ]
 StartQ = Annotated[
-    datetime | None, Query(description="custom range start (inclusive, ISO 8601 with timezone)")
+    Timestamp | None, Query(description="custom range start (inclusive, ISO 8601 with timezone)")
 ]
 EndQ = Annotated[
-    datetime | None, Query(description="custom range end (exclusive, ISO 8601 with timezone)")
+    Timestamp | None, Query(description="custom range end (exclusive, ISO 8601 with timezone)")
 ]
 LimitQ = Annotated[int, Query(ge=1, le=10_000)]
 

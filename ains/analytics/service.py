@@ -219,9 +219,15 @@ async def _aiter(items: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
         yield item
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value  # OWASP: a leading quote makes the cell text; numbers stay numbers
     return "" if value is None else value
 
 
@@ -229,7 +235,9 @@ async def _csv_stream(
     columns: list[str], rows: AsyncIterator[dict[str, Any]], flush_every: int = 1000
 ) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180 line ends: the csv module then also quotes cells holding a bare "\r", which a
+    # reader would otherwise take for the end of the row
+    writer = csv.writer(buffer, lineterminator="\r\n")
     if columns:
         writer.writerow(columns)
     pending = 0

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Body, Query, Response
 
 from ains.batches.schemas import BatchIn
 from ains.exceptions import Unprocessable
-from ains.http import CurrentPrincipal, ServicesDep
+from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute
 from ains.tasks.schemas import CancelIn
 
-router = APIRouter(tags=["batches"])
+router = APIRouter(route_class=ValidatedRoute, tags=["batches"])
 
 
 @router.post("/aitp/tasks/batch", status_code=201)

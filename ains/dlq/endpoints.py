@@ -2,42 +2,52 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Depends, Query
 
 from ains.dlq.schemas import BulkRequeueIn, DlqFilters, RequeueIn
 from ains.dlq.service import DlqService
-from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.services import Services
+from ains.types import Timestamp
 
-router = APIRouter(tags=["dlq"])
+router = APIRouter(route_class=ValidatedRoute, tags=["dlq"])
+FilterQ = Annotated[str | None, Query(max_length=200)]
 
 
 def _dlq(services: Services) -> DlqService:
     return DlqService(services.tasks, services.control, services.clock)
 
 
-@router.get("/aitp/dlq")
-async def list_dead_letters(
-    services: ServicesDep,
-    principal: CurrentPrincipal,
-    capability: str | None = None,
-    task_type: str | None = None,
-    client_id: str | None = None,
-    error_type: str | None = None,
-    since: datetime | None = None,
-    cursor: str | None = None,
-    limit: int | None = None,
-) -> dict[str, Any]:
-    filters = DlqFilters(
+def _filters(
+    capability: FilterQ = None,
+    task_type: FilterQ = None,
+    client_id: FilterQ = None,
+    error_type: FilterQ = None,
+    since: Timestamp | None = None,
+) -> DlqFilters:
+    """The filter query parameters, checked by FastAPI (a 422 naming the parameter)."""
+    return DlqFilters(
         capability=capability,
         task_type=task_type,
         client_id=client_id,
         error_type=error_type,
         since=since,
     )
+
+
+FiltersDep = Annotated[DlqFilters, Depends(_filters)]
+
+
+@router.get("/aitp/dlq")
+async def list_dead_letters(
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    filters: FiltersDep,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> dict[str, Any]:
     async with services.db.read() as conn:
         return await _dlq(services).list(
             conn, principal, filters, cursor=cursor, limit=page_limit(limit, services)
@@ -65,20 +75,7 @@ async def requeue_dead_letter(
 
 @router.delete("/aitp/dlq")
 async def purge_dead_letters(
-    services: ServicesDep,
-    principal: CurrentPrincipal,
-    capability: str | None = None,
-    task_type: str | None = None,
-    client_id: str | None = None,
-    error_type: str | None = None,
-    since: datetime | None = None,
+    services: ServicesDep, principal: CurrentPrincipal, filters: FiltersDep
 ) -> dict[str, Any]:
-    filters = DlqFilters(
-        capability=capability,
-        task_type=task_type,
-        client_id=client_id,
-        error_type=error_type,
-        since=since,
-    )
     async with services.db.transaction() as tx:
         return await _dlq(services).purge(tx, principal, filters)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from ains.types import Timestamp
 
 
 class DlqFilters(BaseModel):
@@ -14,7 +14,7 @@ class DlqFilters(BaseModel):
     task_type: str | None = Field(None, max_length=200)
     client_id: str | None = Field(None, max_length=200)
     error_type: str | None = Field(None, max_length=200)
-    since: datetime | None = None
+    since: Timestamp | None = None
 
 
 class BulkRequeueIn(BaseModel):

@@ -26,10 +26,12 @@ from starlette.types import Receive, Scope, Send
 from ains.events.registry import Subscriber
 from ains.events.stream import StreamFilter
 from ains.exceptions import AinsError, TooManyRequests, Unprocessable
+from ains.http import ValidatedRoute
+from ains.pagination import MAX_ROW_ID
 from ains.security.principals import Principal
 from ains.services import Services
 
-router = APIRouter(tags=["events"])
+router = APIRouter(route_class=ValidatedRoute, tags=["events"])
 # a WebSocket refused for the principal's stream cap (4000-4999: application codes; 429's echo)
 CLOSE_TOO_MANY = 4429
 
@@ -57,7 +59,8 @@ def _filters(
 def _cursor(value: str | None) -> int | None:
     if value is None or value == "":
         return None
-    if not value.isdigit():
+    # ASCII digits only (str.isdigit also takes "²"), and short enough for int() and the database
+    if not (value.isascii() and value.isdigit() and len(value) <= 19) or int(value) > MAX_ROW_ID:
         raise Unprocessable.field("after", "must be an event id (an integer)")
     return int(value)
 

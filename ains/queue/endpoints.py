@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ains.http import CurrentPrincipal, ServicesDep
+from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute
 
-router = APIRouter(tags=["queue"])
+router = APIRouter(route_class=ValidatedRoute, tags=["queue"])
 
 
 @router.get("/aitp/queue/stats")

@@ -8,15 +8,15 @@ COMPLETED) and errors are problem+json. The seed's curl commands work unchanged.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.schedules.schemas import ScheduleIn, ScheduleUpdate
+from ains.types import Timestamp
 
-router = APIRouter(prefix="/aitp/tasks/schedule", tags=["schedules"])
+router = APIRouter(route_class=ValidatedRoute, prefix="/aitp/tasks/schedule", tags=["schedules"])
 Count = Annotated[int, Query(ge=1, le=100)]
 
 
@@ -53,8 +53,8 @@ async def preview_timing(
     services: ServicesDep,
     _principal: CurrentPrincipal,
     cron_expression: str | None = None,
-    interval_seconds: Annotated[int | None, Query(ge=1)] = None,
-    run_at: datetime | None = None,
+    interval_seconds: Annotated[int | None, Query(ge=1, le=366 * 86400)] = None,
+    run_at: Timestamp | None = None,
     timezone: str = "UTC",
     count: Count = 5,
 ) -> dict[str, Any]:

@@ -3,12 +3,12 @@ accepted as aliases, as for tasks."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from ains.retries.policy import RetryPolicy
+from ains.types import Timestamp
 
 MissedRunPolicy = Literal["skip", "run_once"]
 OverlapPolicy = Literal["allow", "skip"]
@@ -20,12 +20,6 @@ TASK_OPTIONS = ("retry_policy", "max_retries", "timeout_seconds", "visibility", 
 
 def _alias(name: str) -> AliasChoices:
     return AliasChoices(name, name.replace("_", ""))
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValueError("must include a timezone")
-    return value
 
 
 class _ScheduleFields(BaseModel):
@@ -45,7 +39,7 @@ class _ScheduleFields(BaseModel):
     interval_seconds: int | None = Field(
         None, ge=1, le=366 * 86400, validation_alias=_alias("interval_seconds")
     )
-    run_at: datetime | None = Field(None, validation_alias=_alias("run_at"))
+    run_at: Timestamp | None = Field(None, validation_alias=_alias("run_at"))
     timezone: str | None = Field(None, min_length=1, max_length=64)
     description: str | None = Field(None, max_length=2000)
     missed_run_policy: MissedRunPolicy | None = Field(
@@ -59,8 +53,6 @@ class _ScheduleFields(BaseModel):
     )
     visibility: Visibility | None = None
     metadata: dict[str, Any] | None = None
-
-    _run_at_aware = field_validator("run_at")(_aware)
 
 
 class ScheduleIn(_ScheduleFields):

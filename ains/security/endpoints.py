@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ains.exceptions import Forbidden
-from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
+from ains.pagination import MAX_ROW_ID
 from ains.security import audit, keys
 from ains.security.principals import Principal, Role
 
-router = APIRouter(tags=["security"])
+router = APIRouter(route_class=ValidatedRoute, tags=["security"])
 
 
 class KeyIn(BaseModel):
@@ -91,7 +92,7 @@ async def audit_log(
     action: str | None = None,
     target_id: str | None = None,
     outcome: str | None = None,
-    cursor: int | None = None,
+    cursor: Annotated[int | None, Query(ge=0, le=MAX_ROW_ID)] = None,
     limit: int | None = None,
 ) -> dict[str, Any]:
     _admin(principal)

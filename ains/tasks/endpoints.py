@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 
-from ains.exceptions import Unprocessable
-from ains.http import CurrentPrincipal, FastJSONResponse, ServicesDep, caller, page_limit
+from ains.http import (
+    CurrentPrincipal,
+    FastJSONResponse,
+    ServicesDep,
+    ValidatedRoute,
+    caller,
+    page_limit,
+)
 from ains.tasks.schemas import (
     AttemptIn,
     CancelIn,
@@ -24,11 +30,12 @@ from ains.tasks.schemas import (
     TaskIn,
     TimeoutIn,
 )
+from ains.types import Timestamp
 
-router = APIRouter(tags=["tasks"])
+router = APIRouter(route_class=ValidatedRoute, tags=["tasks"])
 # The calls made per task (submit, claim, reports): matched first, since route matching is a
 # linear scan. None of their paths can shadow another router's.
-hot_router = APIRouter(tags=["tasks"])
+hot_router = APIRouter(route_class=ValidatedRoute, tags=["tasks"])
 LOOK_AGAIN_SECONDS = 5.0
 
 
@@ -64,8 +71,8 @@ async def list_tasks(
     task_type: str | None = None,
     capability: str | None = None,
     batch_id: str | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: Timestamp | None = None,
+    created_before: Timestamp | None = None,
     cursor: str | None = None,
     limit: int | None = None,
 ) -> dict[str, Any]:
@@ -76,19 +83,13 @@ async def list_tasks(
         "task_type": task_type,
         "capability": capability,
         "batch_id": batch_id,
-        "created_after": _aware("created_after", created_after),
-        "created_before": _aware("created_before", created_before),
+        "created_after": created_after,
+        "created_before": created_before,
     }
     async with services.db.read() as conn:
         return await services.tasks.list(
             conn, principal, filters=filters, cursor=cursor, limit=page_limit(limit, services)
         )
-
-
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise Unprocessable.field(name, "must include a timezone")
-    return value
 
 
 @router.get("/aitp/tasks/{task_id}")

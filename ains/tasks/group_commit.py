@@ -3,12 +3,15 @@
 A commit costs far more than an insert (an fsync on PostgreSQL, a thread hop per statement
 with aiosqlite), so concurrent submissions are queued and written by one drain task: the first
 arrival starts a transaction at once, and whatever arrives while it runs goes into the next one.
-An idle server adds no delay; a busy one writes hundreds of tasks per commit.
+An idle server adds no delay; a busy one writes hundreds of tasks per commit. Should a group
+fail in the database, its rows are written again one per transaction, so that only the
+submission at fault fails.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from ains.db.engine import Database
@@ -16,6 +19,8 @@ from ains.events.bus import Bus
 from ains.events.repository import add_events
 from ains.queue.fairness import stamp_fair_keys
 from ains.tasks import repository as repo
+
+log = logging.getLogger("ains.tasks.group_commit")
 
 MAX_GROUP = 500
 
@@ -45,24 +50,52 @@ class GroupCommitter:
         try:
             while self._queue:
                 group, self._queue = self._queue[:MAX_GROUP], self._queue[MAX_GROUP:]
-                try:
-                    await self._write(group)
-                except Exception as exc:
-                    for _, _, done in group:
-                        if not done.done():
-                            done.set_exception(exc)
-                else:
-                    for _, _, done in group:
-                        if not done.done():
-                            done.set_result(None)
+                await self._commit(group)
         finally:
             self._draining = False
 
-    async def _write(self, group: list[Item]) -> None:
+    async def _commit(self, group: list[Item]) -> None:
+        committed: list[bool] = []
+        try:
+            await self._write(group, committed)
+        except Exception as exc:
+            if committed:  # stored: only a wake-up after the commit failed
+                log.exception("after committing %d submissions", len(group), exc_info=exc)
+                for item in group:
+                    _settle(item, None)
+                return
+            if len(group) == 1:
+                _settle(group[0], exc)
+                return
+            # Validation should have refused anything the database would; should one row still
+            # fail, it must not fail the other submitters: write each row on its own.
+            log.warning(
+                "group of %d submissions failed (%s); writing them one by one",
+                len(group),
+                type(exc).__name__,
+            )
+            for item in group:
+                await self._commit([item])
+        else:
+            for item in group:
+                _settle(item, None)
+
+    async def _write(self, group: list[Item], committed: list[bool]) -> None:
         capabilities = sorted({row["capability_required"] for row, _, _ in group})
         rows = [row for row, _, _ in group]
         async with self.db.transaction() as tx:
+            tx.on_commit(lambda: committed.append(True))
             await stamp_fair_keys(tx.conn, rows, rows[0]["created_at"], self.aging_interval)
             await repo.insert_tasks(tx.conn, rows)
             await add_events(tx.conn, [ev for _, ev, _ in group])
             tx.on_commit(lambda: self.bus.publish_many("route", capabilities))
+
+
+def _settle(item: Item, error: Exception | None) -> None:
+    done = item[2]
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)

@@ -3,15 +3,17 @@ accepted as aliases."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from ains.retries.policy import RetryPolicy
+from ains.types import Timestamp
 
 Visibility = Literal["private", "team", "public"]
 NAME = Field(min_length=1, max_length=200)
+# far beyond any real cost, and small enough that analytics' sums over billions stay finite
+MAX_COST = 1e15
 
 
 def _alias(name: str) -> AliasChoices:
@@ -41,7 +43,7 @@ class TaskIn(BaseModel):
     timeout_seconds: float | None = Field(
         None, gt=0, le=7 * 86400, validation_alias=_alias("timeout_seconds")
     )
-    deadline: datetime | None = None
+    deadline: Timestamp | None = None
     visibility: Visibility = "private"
     allowed_viewers: list[str] = Field(
         default_factory=list, max_length=100, validation_alias=_alias("allowed_viewers")
@@ -50,13 +52,6 @@ class TaskIn(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     # inside a batch: a client-side name other tasks of the batch may list in depends_on
     ref: str | None = Field(None, min_length=1, max_length=100)
-
-    @field_validator("deadline")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("must include a timezone")
-        return value
 
     def effective_retry_policy(self) -> RetryPolicy:
         policy = self.retry_policy or RetryPolicy()
@@ -87,7 +82,7 @@ class ProgressIn(AttemptIn):
 
 class CompleteIn(AttemptIn):
     result_data: Any = Field(None, validation_alias=_alias("result_data"))
-    cost: float | None = Field(None, ge=0)
+    cost: float | None = Field(None, ge=0, le=MAX_COST)
     quality_score: float | None = Field(None, ge=0, le=1, validation_alias=_alias("quality_score"))
 
 
@@ -103,7 +98,7 @@ class ReportIn(BaseModel):
     attempt_id: str = Field(min_length=1, max_length=64, validation_alias=_alias("attempt_id"))
     outcome: Literal["complete", "fail"]
     result_data: Any = Field(None, validation_alias=_alias("result_data"))
-    cost: float | None = Field(None, ge=0)
+    cost: float | None = Field(None, ge=0, le=MAX_COST)
     quality_score: float | None = Field(None, ge=0, le=1, validation_alias=_alias("quality_score"))
     error: str | None = Field(None, max_length=10_000)
     error_type: str | None = Field(None, max_length=200, validation_alias=_alias("error_type"))

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 
-from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.templates.schemas import TemplateIn, TemplatePatch
 
-router = APIRouter(tags=["templates"])
+router = APIRouter(route_class=ValidatedRoute, tags=["templates"])
 
 
 @router.post("/aitp/templates", status_code=201)

@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from ains.http import CurrentPrincipal, ServicesDep, page_limit
+from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.webhooks.schemas import WebhookIn, WebhookPatch
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(route_class=ValidatedRoute, tags=["webhooks"])
 PREFIXES = ("/aitp/webhooks", "/ains/webhooks")
 
 
