@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     max_connections: int = Field(4096, ge=1)
     # open SSE + WebSocket streams per principal, per process
     max_streams_per_principal: int = Field(10, ge=1)
+    # how often open streams re-check their API keys (revocations whose message was lost)
+    stream_key_recheck_seconds: float = Field(1.0, gt=0, le=60)
 
     # Queue fairness: a waiting task gains one priority level per `aging_interval` seconds;
     # 0 disables aging (strict priority).

@@ -123,6 +123,8 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         queue=queue,
         webhooks=webhooks,
         webhook_sender=WebhookSender(db, webhooks, bus, clock, settings.webhook_max_concurrency),
-        streams=StreamHub(db, bus, settings.max_streams_per_principal),
+        streams=StreamHub(
+            db, bus, settings.max_streams_per_principal, settings.stream_key_recheck_seconds
+        ),
         rollups=RollupFolder(db, bus),
     )

@@ -29,7 +29,6 @@ from ains.security.principals import Principal
 log = logging.getLogger(__name__)
 
 STATS_INTERVAL_SECONDS = 5.0
-KEY_RECHECK_SECONDS = 1.0
 KEY_REVOKED_TOPIC = "keys.revoked"
 T = tasks.c
 
@@ -59,7 +58,10 @@ class StreamFilter:
 
 
 class StreamHub:
-    def __init__(self, db: Database, bus: Bus, max_per_principal: int) -> None:
+    def __init__(
+        self, db: Database, bus: Bus, max_per_principal: int, key_recheck_seconds: float = 1.0
+    ) -> None:
+        self.key_recheck_seconds = key_recheck_seconds
         self.db = db
         self._bus = bus
         self.registry = StreamRegistry(max_per_principal)
@@ -88,7 +90,7 @@ class StreamHub:
         """Safety net for revocations whose message was lost: ends, within a second, the
         streams whose API key is no longer valid. Only keys with open streams are looked up."""
         while True:
-            await asyncio.sleep(KEY_RECHECK_SECONDS)
+            await asyncio.sleep(self.key_recheck_seconds)
             key_ids = self.registry.key_ids()
             if not key_ids:
                 continue

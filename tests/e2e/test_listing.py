@@ -47,12 +47,12 @@ def test_online_filter_pages_silent_agents_as_offline(
     backend: str, tmp_path: Path, uid: str
 ) -> None:
     with (
-        running_server(backend, tmp_path, AINS_AGENT_OFFLINE_AFTER="1") as server,
+        running_server(backend, tmp_path, AINS_AGENT_OFFLINE_AFTER="3") as server,
         server.client() as api,
     ):
         capability = f"silent-{uid}:v1"
         ids = sorted(register_agent(api, capability, name=f"s{i}")["agent_id"] for i in range(4))
-        time.sleep(1.3)
+        time.sleep(3.3)
         for agent_id in ids[:2]:
             r = api.post(f"/ains/agents/{agent_id}/heartbeat", json={})
             assert r.status_code == 200, r.text
