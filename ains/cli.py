@@ -43,43 +43,59 @@ async def _admin_key_exists(settings: Settings) -> bool:
         await db.dispose()
 
 
-def _settings() -> Settings:
-    """The settings, or a one-line refusal naming the bad variable."""
-    from pydantic import ValidationError
+def _settings(flags: dict[str, str] | None = None) -> Settings:
+    """The settings, or a one-line refusal naming the bad setting, its value and what is
+    expected."""
+    from ains.preflight import SettingsProblem, load_settings
 
     try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = "AINS_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-        _fail(f"Refusing to start: {field}: {first['msg']}")
+        return load_settings(flags)
+    except SettingsProblem as exc:
+        _fail(f"Refusing to start: {exc}")
         raise
 
 
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="Listen address [AINS_HOST]")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [AINS_PORT]")] = None,
-    database_url: Annotated[str | None, typer.Option(help="[AINS_DATABASE_URL]")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (PostgreSQL only)")] = None,
-    log_level: Annotated[str | None, typer.Option(help="[AINS_LOG_LEVEL]")] = None,
-    migrate: Annotated[bool, typer.Option(help="Apply migrations on start")] = True,
+def _database_ready(
+    settings: Settings, migrate: bool = True, flags: dict[str, str] | None = None
 ) -> None:
-    """Run the server (SQLite ./ains.db on 127.0.0.1:8000 unless configured)."""
-    import uvicorn
+    """Refuse, in one line, a database that cannot be reached or migrated."""
+    from ains.preflight import database_problem, masked_url
 
-    from ains.edge import EdgeProtocol, raise_fd_limit
+    label = (flags or {}).get("AINS_DATABASE_URL", "AINS_DATABASE_URL")
+    if (problem := database_problem(settings.database_url, label)) is not None:
+        _fail(f"Refusing to start: {problem}")
+    if not migrate:
+        return
+    from ains.db.migrate import upgrade
 
-    for name, value in (
-        ("AINS_HOST", host),
-        ("AINS_PORT", port),
-        ("AINS_DATABASE_URL", database_url),
-        ("AINS_WORKERS", workers),
-        ("AINS_LOG_LEVEL", log_level),
-    ):
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:
+        detail = " ".join(str(exc).split())[:300]
+        _fail(
+            f"Refusing to start: migrating AINS_DATABASE_URL={masked_url(settings.database_url)} "
+            f"failed: {type(exc).__name__}: {detail}"
+        )
+
+
+# `ains serve` flag → the setting it sets
+SERVE_FLAGS = {
+    "host": ("AINS_HOST", "--host"),
+    "port": ("AINS_PORT", "--port"),
+    "database_url": ("AINS_DATABASE_URL", "--database-url"),
+    "workers": ("AINS_WORKERS", "--workers"),
+    "log_level": ("AINS_LOG_LEVEL", "--log-level"),
+}
+
+
+def _serve_settings(flags: dict[str, str | None]) -> tuple[Settings, dict[str, str]]:
+    given: dict[str, str] = {}
+    for option, value in flags.items():
         if value is not None:
-            os.environ[name] = str(value)
-    settings = _settings()
+            name, flag = SERVE_FLAGS[option]
+            os.environ[name] = value
+            given[name] = flag
+    settings = _settings(given)
     from ains.security.auth import jwt_settings_error
 
     if (jwt_error := jwt_settings_error(settings)) is not None:
@@ -89,10 +105,38 @@ def serve(
             "SQLite allows one server process only: use --workers 1, or PostgreSQL "
             "(AINS_DATABASE_URL=postgresql://…) to run several."
         )
-    if migrate and settings.migrate_on_start:
-        from ains.db.migrate import upgrade
+    return settings, given
 
-        upgrade(settings.database_url)
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address [AINS_HOST]")] = None,
+    port: Annotated[str | None, typer.Option(help="Port, 1-65535 [AINS_PORT]")] = None,
+    database_url: Annotated[str | None, typer.Option(help="[AINS_DATABASE_URL]")] = None,
+    workers: Annotated[
+        str | None, typer.Option(help="Worker processes, PostgreSQL only [AINS_WORKERS]")
+    ] = None,
+    log_level: Annotated[str | None, typer.Option(help="[AINS_LOG_LEVEL]")] = None,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations on start")] = True,
+) -> None:
+    """Run the server (SQLite ./ains.db on 127.0.0.1:8000 unless configured)."""
+    import uvicorn
+
+    from ains.edge import EdgeProtocol, raise_fd_limit
+    from ains.preflight import listen_problem
+
+    settings, given = _serve_settings(
+        {
+            "host": host,
+            "port": port,
+            "database_url": database_url,
+            "workers": workers,
+            "log_level": log_level,
+        }
+    )
+    if (problem := listen_problem(settings.host, settings.port, given)) is not None:
+        _fail(f"Refusing to start: {problem}")
+    _database_ready(settings, migrate=migrate and settings.migrate_on_start, flags=given)
     os.environ["AINS_MIGRATE_ON_START"] = "false"
     if not settings.listens_on_loopback_only and not asyncio.run(_admin_key_exists(settings)):
         _fail(
@@ -116,7 +160,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        log_level=settings.log_level.lower(),
+        log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=10,
         # the client address is the TCP peer: protected mode and the /metrics network check
@@ -129,8 +173,11 @@ def serve(
 def db_upgrade(revision: str = "head") -> None:
     """Apply schema migrations."""
     from ains.db.migrate import upgrade
+    from ains.preflight import database_problem
 
-    settings = Settings()
+    settings = _settings()
+    if (problem := database_problem(settings.database_url)) is not None:
+        _fail(f"Refusing to migrate: {problem}")
     upgrade(settings.database_url, revision)
     typer.echo(f"database at {revision}")
 
@@ -145,14 +192,13 @@ def keys_create(
     """Create an API key; the key alone is printed on the last line."""
     from ains.clock import utcnow
     from ains.db.engine import Database, create_engine
-    from ains.db.migrate import upgrade
     from ains.security import keys
     from ains.security.principals import ROLES
 
     if role not in ROLES:
         _fail(f"--role must be one of {', '.join(ROLES)}")
-    settings = Settings()
-    upgrade(settings.database_url)
+    settings = _settings()
+    _database_ready(settings)
 
     async def create() -> dict[str, object]:
         db = Database(create_engine(settings.database_url, pool_size=1))
