@@ -32,13 +32,14 @@ def _fail(message: str) -> None:
 
 
 async def _admin_key_exists(settings: Settings) -> bool:
+    from ains.clock import utcnow
     from ains.db.engine import Database, create_engine
     from ains.security import keys
 
     db = Database(create_engine(settings.database_url, pool_size=1))
     try:
         async with db.read() as conn:
-            return await keys.admin_key_exists(conn)
+            return await keys.admin_key_exists(conn, utcnow())
     finally:
         await db.dispose()
 
@@ -76,6 +77,24 @@ def _database_ready(
             f"Refusing to start: migrating AINS_DATABASE_URL={masked_url(settings.database_url)} "
             f"failed: {type(exc).__name__}: {detail}"
         )
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _duration(flag: str, text: str) -> float:
+    """Seconds in ``3600``, ``90s``, ``15m``, ``12h``, ``30d`` or ``2w``; a one-line refusal
+    otherwise."""
+    value = text.strip().lower()
+    unit = DURATION_UNITS.get(value[-1:], 0) if value else 0
+    number = value[:-1] if unit else value
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
+        _fail(f"{flag}={text}: expected a positive duration such as 3600, 90s, 15m, 12h, 30d, 2w")
+    return seconds
 
 
 # `ains serve` flag → the setting it sets
@@ -188,8 +207,14 @@ def keys_create(
     principal_id: Annotated[str | None, typer.Option(help="client or agent id")] = None,
     name: Annotated[str | None, typer.Option()] = None,
     team: Annotated[str | None, typer.Option()] = None,
+    expires_in: Annotated[
+        str | None,
+        typer.Option(help="the key is refused after this long: 3600, 90s, 15m, 12h, 30d, 2w"),
+    ] = None,
 ) -> None:
     """Create an API key; the key alone is printed on the last line."""
+    from datetime import timedelta
+
     from ains.clock import utcnow
     from ains.db.engine import Database, create_engine
     from ains.security import keys
@@ -197,10 +222,12 @@ def keys_create(
 
     if role not in ROLES:
         _fail(f"--role must be one of {', '.join(ROLES)}")
+    lifetime = None if expires_in is None else _duration("--expires-in", expires_in)
     settings = _settings()
     _database_ready(settings)
 
     async def create() -> dict[str, object]:
+        now = utcnow()
         db = Database(create_engine(settings.database_url, pool_size=1))
         try:
             async with db.transaction() as tx:
@@ -210,13 +237,17 @@ def keys_create(
                     principal_id=principal_id or name or role,
                     name=name or role,
                     team=team,
-                    now=utcnow(),
+                    now=now,
+                    expires_at=None if lifetime is None else now + timedelta(seconds=lifetime),
                 )
         finally:
             await db.dispose()
 
     created = asyncio.run(create())
-    typer.echo(f"created {role} key {created['key_id']} for {created['principal_id']}", err=True)
+    until = f", expires {created['expires_at']:%Y-%m-%dT%H:%M:%SZ}" if lifetime else ""
+    typer.echo(
+        f"created {role} key {created['key_id']} for {created['principal_id']}{until}", err=True
+    )
     typer.echo(str(created["api_key"]))
 
 

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     jwt_secret: str | None = None
     jwt_public_key: str | None = None
     jwt_algorithm: str = "HS256"
+    # signing keys published by an identity provider (cached; refetched on an unknown kid)
+    jwt_jwks_url: str | None = None
+    jwt_jwks_cache_seconds: float = Field(300.0, gt=0)
     # when set, a JWT must carry this `aud` / `iss`
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
@@ -116,6 +119,13 @@ class Settings(BaseSettings):
     def _redis_url(cls, value: str | None) -> str | None:
         if value is not None and value.partition("://")[0].lower() not in REDIS_SCHEMES:
             raise ValueError("expected redis://host:port/db, rediss://… or unix://…")
+        return value
+
+    @field_validator("jwt_jwks_url")
+    @classmethod
+    def _jwks_url(cls, value: str | None) -> str | None:
+        if value is not None and value.partition("://")[0].lower() not in ("http", "https"):
+            raise ValueError("expected an http(s) URL of a JSON Web Key Set")
         return value
 
     @field_validator("task_type_timeouts", mode="before")
