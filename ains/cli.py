@@ -251,6 +251,45 @@ def keys_create(
     typer.echo(str(created["api_key"]))
 
 
+@keys_app.command("rotate-encryption")
+def keys_rotate_encryption(
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="rows per transaction")] = 500,
+) -> None:
+    """Re-seal every stored encrypted payload and webhook secret with the first key of
+    AINS_ENCRYPTION_KEYS. Put the new key first on every server (keeping the old ones) before
+    running it; it is idempotent and resumable. Exit code 1 when some values no configured key
+    opens."""
+    from ains.db.engine import Database, create_engine
+    from ains.security.crypto import KeyRing
+    from ains.security.rotation import RotationReport, rotate
+
+    settings = _settings()
+    ring = KeyRing.from_config(settings.encryption_keys)
+    if ring is None:
+        _fail(
+            "AINS_ENCRYPTION_KEYS is not set: expected newkid:<key>,oldkid:<key> "
+            "(the first key seals, the others open what they sealed)"
+        )
+        return
+    _database_ready(settings)
+
+    async def run(ring: KeyRing) -> RotationReport:
+        db = Database(create_engine(settings.database_url, pool_size=1))
+        try:
+            return await rotate(db, ring, batch_size)
+        finally:
+            await db.dispose()
+
+    report = asyncio.run(run(ring))
+    counts = ", ".join(f"{n} {table}" for table, n in report.resealed.items())
+    typer.echo(f"re-sealed with key {ring.active_kid}: {counts}")
+    if report.unreadable:
+        _fail(
+            f"{report.unreadable} sealed values use a key no longer in AINS_ENCRYPTION_KEYS "
+            "and stay as they are: add that key back to re-seal them"
+        )
+
+
 def main() -> None:
     _mount_sdk_commands()
     app(prog_name="ains")
