@@ -142,7 +142,7 @@ def serve(
     import uvicorn
 
     from ains.edge import EdgeProtocol, raise_fd_limit
-    from ains.preflight import listen_problem
+    from ains.preflight import listen_problem, unknown_settings
 
     settings, given = _serve_settings(
         {
@@ -171,6 +171,8 @@ def serve(
         )
         prepare_multiprocess_dir(directory)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    for warning in unknown_settings(os.environ):  # after the refusals: those stay one line
+        typer.secho(warning, fg=typer.colors.YELLOW, err=True)
     raise_fd_limit()
     uvicorn.run(
         "ains.app:create_app",

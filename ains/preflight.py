@@ -8,6 +8,7 @@ with a traceback. Secrets are never echoed; database URLs are shown without thei
 from __future__ import annotations
 
 import asyncio
+import difflib
 import errno
 import os
 import socket
@@ -22,6 +23,11 @@ from pydantic_settings import SettingsError
 from ains.config import SECRET_SETTINGS, Settings
 
 DB_CONNECT_TIMEOUT = 5.0
+# AINS_* variables read by the SDK, the sample agent and the tests, not by the server
+NOT_SERVER_SETTINGS = frozenset(
+    {"AINS_URL", "AINS_API_KEY", "AINS_AGENT_API_KEY", "AINS_CLIENT_ID"}
+)
+NOT_SERVER_PREFIXES = ("AINS_TEST_", "AINS_BENCH_")
 _SHOWN_CHARS = 80
 
 
@@ -39,6 +45,23 @@ def load_settings(flags: Mapping[str, str] | None = None) -> Settings:
     except SettingsError as exc:  # a value pydantic-settings could not even decode
         field = str(exc).split('"')[1] if '"' in str(exc) else "settings"
         raise SettingsProblem(f"{env_name(field)}: cannot be parsed ({exc})") from None
+
+
+def unknown_settings(environ: Mapping[str, str]) -> list[str]:
+    """A warning per `AINS_*` variable that is no setting (a typo is otherwise silently
+    ignored), with the closest setting name when there is one."""
+    known = [env_name(name) for name in Settings.model_fields]
+    warnings = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("AINS_") or upper in known or upper in NOT_SERVER_SETTINGS:
+            continue
+        if upper.startswith(NOT_SERVER_PREFIXES):
+            continue
+        close = difflib.get_close_matches(upper, known, n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        warnings.append(f"warning: {name} is not an AINS setting{hint}; it is ignored")
+    return warnings
 
 
 def env_name(field: str) -> str:

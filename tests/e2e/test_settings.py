@@ -192,3 +192,9 @@ def test_list_settings_accept_comma_separated_and_json(
         other = {**hook, "url": "http://10.1.2.3/hook"}
         assert httpx.post(f"{server.url}/aitp/webhooks", json=other).status_code == 422
         assert httpx.get(f"{server.url}/metrics").status_code == 200
+
+
+def test_a_misspelled_setting_is_named_with_the_setting_it_resembles(tmp_path: Path) -> None:
+    with running_server("sqlite", tmp_path, AINS_LEASE_SECNDS="5") as server:
+        log = server.log()
+    assert "AINS_LEASE_SECNDS is not an AINS setting (did you mean AINS_LEASE_SECONDS?)" in log
