@@ -80,6 +80,7 @@ def _database_ready(
 
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION_SECONDS = 100 * 365 * 86400
 
 
 def _duration(flag: str, text: str) -> float:
@@ -92,8 +93,11 @@ def _duration(flag: str, text: str) -> float:
         seconds = float(number) * (unit or 1)
     except ValueError:
         seconds = -1.0
-    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
-        _fail(f"{flag}={text}: expected a positive duration such as 3600, 90s, 15m, 12h, 30d, 2w")
+    if not 0 < seconds <= MAX_DURATION_SECONDS:  # also refuses NaN
+        _fail(
+            f"{flag}={text}: expected a positive duration of at most 100 years, such as "
+            "3600, 90s, 15m, 12h, 30d, 2w"
+        )
     return seconds
 
 

@@ -25,13 +25,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains.clock import utcnow
 from ains.db.engine import Database
 from ains.models import events, task_attempts, tasks, webhooks
+from ains.security import audit
 from ains.security.crypto import DecryptionError, KeyRing
+from ains.security.principals import Principal
 from ains.tasks.sealing import UNREADABLE
 from ains.webhooks.secrets_at_rest import SEALED_PREFIX
 
 DEFAULT_BATCH_SIZE = 500
+CLI_ADMIN = Principal(role="admin", principal_id="cli")
 T = tasks.c
 TASK_COLUMNS = (
     "input_encrypted",
@@ -101,6 +105,12 @@ async def rotate(
             report.resealed[table] += changed
             if after is None:
                 break
+    async with db.transaction() as tx:
+        detail = {"resealed": report.resealed, "unreadable": report.unreadable}
+        await audit.record(
+            tx.conn, CLI_ADMIN, "encryption.rotate", target_type="key_ring",
+            target_id=ring.active_kid, detail=detail, now=utcnow(),
+        )  # fmt: skip
     return report
 
 

@@ -135,6 +135,7 @@ def test_rotate_encryption_reseals_everything_with_the_newest_key(
                                                "capability_required": f"x-{uid}"})  # fmt: skip
                     wait_for(lambda: len(rec.requests) > delivered, message="a delivery")
                     signed = rec.requests[delivered]
+                    audited = api.get("/ains/audit", params={"action": "encryption.rotate"})
             finally:
                 server.stop()
     finally:
@@ -149,6 +150,8 @@ def test_rotate_encryption_reseals_everything_with_the_newest_key(
     assert f"err-{uid}" in [h["reason"] for h in shown[failed]["history"]]
     assert gone["cancellation_reason"] == f"why-{uid}"
     _verify(signed, f"hooksecret-{uid}")
+    runs = audited.json()["items"]
+    assert [r["target_id"] for r in runs] == ["new", "new"]
 
 
 def _verify(request: Received, plain_secret: str) -> None:
