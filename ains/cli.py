@@ -32,54 +32,93 @@ def _fail(message: str) -> None:
 
 
 async def _admin_key_exists(settings: Settings) -> bool:
+    from ains.clock import utcnow
     from ains.db.engine import Database, create_engine
     from ains.security import keys
 
     db = Database(create_engine(settings.database_url, pool_size=1))
     try:
         async with db.read() as conn:
-            return await keys.admin_key_exists(conn)
+            return await keys.admin_key_exists(conn, utcnow())
     finally:
         await db.dispose()
 
 
-def _settings() -> Settings:
-    """The settings, or a one-line refusal naming the bad variable."""
-    from pydantic import ValidationError
+def _settings(flags: dict[str, str] | None = None) -> Settings:
+    """The settings, or a one-line refusal naming the bad setting, its value and what is
+    expected."""
+    from ains.preflight import SettingsProblem, load_settings
 
     try:
-        return Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = "AINS_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-        _fail(f"Refusing to start: {field}: {first['msg']}")
+        return load_settings(flags)
+    except SettingsProblem as exc:
+        _fail(f"Refusing to start: {exc}")
         raise
 
 
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="Listen address [AINS_HOST]")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [AINS_PORT]")] = None,
-    database_url: Annotated[str | None, typer.Option(help="[AINS_DATABASE_URL]")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (PostgreSQL only)")] = None,
-    log_level: Annotated[str | None, typer.Option(help="[AINS_LOG_LEVEL]")] = None,
-    migrate: Annotated[bool, typer.Option(help="Apply migrations on start")] = True,
+def _database_ready(
+    settings: Settings, migrate: bool = True, flags: dict[str, str] | None = None
 ) -> None:
-    """Run the server (SQLite ./ains.db on 127.0.0.1:8000 unless configured)."""
-    import uvicorn
+    """Refuse, in one line, a database that cannot be reached or migrated."""
+    from ains.preflight import database_problem, masked_url
 
-    from ains.edge import EdgeProtocol, raise_fd_limit
+    label = (flags or {}).get("AINS_DATABASE_URL", "AINS_DATABASE_URL")
+    if (problem := database_problem(settings.database_url, label)) is not None:
+        _fail(f"Refusing to start: {problem}")
+    if not migrate:
+        return
+    from ains.db.migrate import upgrade
 
-    for name, value in (
-        ("AINS_HOST", host),
-        ("AINS_PORT", port),
-        ("AINS_DATABASE_URL", database_url),
-        ("AINS_WORKERS", workers),
-        ("AINS_LOG_LEVEL", log_level),
-    ):
+    try:
+        upgrade(settings.database_url)
+    except Exception as exc:
+        detail = " ".join(str(exc).split())[:300]
+        _fail(
+            f"Refusing to start: migrating AINS_DATABASE_URL={masked_url(settings.database_url)} "
+            f"failed: {type(exc).__name__}: {detail}"
+        )
+
+
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION_SECONDS = 100 * 365 * 86400
+
+
+def _duration(flag: str, text: str) -> float:
+    """Seconds in ``3600``, ``90s``, ``15m``, ``12h``, ``30d`` or ``2w``; a one-line refusal
+    otherwise."""
+    value = text.strip().lower()
+    unit = DURATION_UNITS.get(value[-1:], 0) if value else 0
+    number = value[:-1] if unit else value
+    try:
+        seconds = float(number) * (unit or 1)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= MAX_DURATION_SECONDS:  # also refuses NaN
+        _fail(
+            f"{flag}={text}: expected a positive duration of at most 100 years, such as "
+            "3600, 90s, 15m, 12h, 30d, 2w"
+        )
+    return seconds
+
+
+# `ains serve` flag → the setting it sets
+SERVE_FLAGS = {
+    "host": ("AINS_HOST", "--host"),
+    "port": ("AINS_PORT", "--port"),
+    "database_url": ("AINS_DATABASE_URL", "--database-url"),
+    "workers": ("AINS_WORKERS", "--workers"),
+    "log_level": ("AINS_LOG_LEVEL", "--log-level"),
+}
+
+
+def _serve_settings(flags: dict[str, str | None]) -> tuple[Settings, dict[str, str]]:
+    given: dict[str, str] = {}
+    for option, value in flags.items():
         if value is not None:
-            os.environ[name] = str(value)
-    settings = _settings()
+            name, flag = SERVE_FLAGS[option]
+            os.environ[name] = value
+            given[name] = flag
+    settings = _settings(given)
     from ains.security.auth import jwt_settings_error
 
     if (jwt_error := jwt_settings_error(settings)) is not None:
@@ -89,10 +128,38 @@ def serve(
             "SQLite allows one server process only: use --workers 1, or PostgreSQL "
             "(AINS_DATABASE_URL=postgresql://…) to run several."
         )
-    if migrate and settings.migrate_on_start:
-        from ains.db.migrate import upgrade
+    return settings, given
 
-        upgrade(settings.database_url)
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address [AINS_HOST]")] = None,
+    port: Annotated[str | None, typer.Option(help="Port, 1-65535 [AINS_PORT]")] = None,
+    database_url: Annotated[str | None, typer.Option(help="[AINS_DATABASE_URL]")] = None,
+    workers: Annotated[
+        str | None, typer.Option(help="Worker processes, PostgreSQL only [AINS_WORKERS]")
+    ] = None,
+    log_level: Annotated[str | None, typer.Option(help="[AINS_LOG_LEVEL]")] = None,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations on start")] = True,
+) -> None:
+    """Run the server (SQLite ./ains.db on 127.0.0.1:8000 unless configured)."""
+    import uvicorn
+
+    from ains.edge import EdgeProtocol, raise_fd_limit
+    from ains.preflight import listen_problem, unknown_settings
+
+    settings, given = _serve_settings(
+        {
+            "host": host,
+            "port": port,
+            "database_url": database_url,
+            "workers": workers,
+            "log_level": log_level,
+        }
+    )
+    if (problem := listen_problem(settings.host, settings.port, given)) is not None:
+        _fail(f"Refusing to start: {problem}")
+    _database_ready(settings, migrate=migrate and settings.migrate_on_start, flags=given)
     os.environ["AINS_MIGRATE_ON_START"] = "false"
     if not settings.listens_on_loopback_only and not asyncio.run(_admin_key_exists(settings)):
         _fail(
@@ -108,6 +175,8 @@ def serve(
         )
         prepare_multiprocess_dir(directory)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    for warning in unknown_settings(os.environ):  # after the refusals: those stay one line
+        typer.secho(warning, fg=typer.colors.YELLOW, err=True)
     raise_fd_limit()
     uvicorn.run(
         "ains.app:create_app",
@@ -116,7 +185,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        log_level=settings.log_level.lower(),
+        log_level=settings.log_level,
         access_log=False,
         timeout_graceful_shutdown=10,
         # the client address is the TCP peer: protected mode and the /metrics network check
@@ -129,8 +198,11 @@ def serve(
 def db_upgrade(revision: str = "head") -> None:
     """Apply schema migrations."""
     from ains.db.migrate import upgrade
+    from ains.preflight import database_problem
 
-    settings = Settings()
+    settings = _settings()
+    if (problem := database_problem(settings.database_url)) is not None:
+        _fail(f"Refusing to migrate: {problem}")
     upgrade(settings.database_url, revision)
     typer.echo(f"database at {revision}")
 
@@ -141,20 +213,27 @@ def keys_create(
     principal_id: Annotated[str | None, typer.Option(help="client or agent id")] = None,
     name: Annotated[str | None, typer.Option()] = None,
     team: Annotated[str | None, typer.Option()] = None,
+    expires_in: Annotated[
+        str | None,
+        typer.Option(help="the key is refused after this long: 3600, 90s, 15m, 12h, 30d, 2w"),
+    ] = None,
 ) -> None:
     """Create an API key; the key alone is printed on the last line."""
+    from datetime import timedelta
+
     from ains.clock import utcnow
     from ains.db.engine import Database, create_engine
-    from ains.db.migrate import upgrade
     from ains.security import keys
     from ains.security.principals import ROLES
 
     if role not in ROLES:
         _fail(f"--role must be one of {', '.join(ROLES)}")
-    settings = Settings()
-    upgrade(settings.database_url)
+    lifetime = None if expires_in is None else _duration("--expires-in", expires_in)
+    settings = _settings()
+    _database_ready(settings)
 
     async def create() -> dict[str, object]:
+        now = utcnow()
         db = Database(create_engine(settings.database_url, pool_size=1))
         try:
             async with db.transaction() as tx:
@@ -164,14 +243,57 @@ def keys_create(
                     principal_id=principal_id or name or role,
                     name=name or role,
                     team=team,
-                    now=utcnow(),
+                    now=now,
+                    expires_at=None if lifetime is None else now + timedelta(seconds=lifetime),
                 )
         finally:
             await db.dispose()
 
     created = asyncio.run(create())
-    typer.echo(f"created {role} key {created['key_id']} for {created['principal_id']}", err=True)
+    until = f", expires {created['expires_at']:%Y-%m-%dT%H:%M:%SZ}" if lifetime else ""
+    typer.echo(
+        f"created {role} key {created['key_id']} for {created['principal_id']}{until}", err=True
+    )
     typer.echo(str(created["api_key"]))
+
+
+@keys_app.command("rotate-encryption")
+def keys_rotate_encryption(
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="rows per transaction")] = 500,
+) -> None:
+    """Re-seal every stored encrypted payload and webhook secret with the first key of
+    AINS_ENCRYPTION_KEYS. Put the new key first on every server (keeping the old ones) before
+    running it; it is idempotent and resumable. Exit code 1 when some values no configured key
+    opens."""
+    from ains.db.engine import Database, create_engine
+    from ains.security.crypto import KeyRing
+    from ains.security.rotation import RotationReport, rotate
+
+    settings = _settings()
+    ring = KeyRing.from_config(settings.encryption_keys)
+    if ring is None:
+        _fail(
+            "AINS_ENCRYPTION_KEYS is not set: expected newkid:<key>,oldkid:<key> "
+            "(the first key seals, the others open what they sealed)"
+        )
+        return
+    _database_ready(settings)
+
+    async def run(ring: KeyRing) -> RotationReport:
+        db = Database(create_engine(settings.database_url, pool_size=1))
+        try:
+            return await rotate(db, ring, batch_size)
+        finally:
+            await db.dispose()
+
+    report = asyncio.run(run(ring))
+    counts = ", ".join(f"{n} {table}" for table, n in report.resealed.items())
+    typer.echo(f"re-sealed with key {ring.active_kid}: {counts}")
+    if report.unreadable:
+        _fail(
+            f"{report.unreadable} sealed values use a key no longer in AINS_ENCRYPTION_KEYS "
+            "and stay as they are: add that key back to re-seal them"
+        )
 
 
 def main() -> None:

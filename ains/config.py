@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+import re
 from functools import cached_property
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ains.security.crypto import KeyConfigError, KeyRing
+from ains.webhooks.ssrf import AllowList
 
 DEFAULT_DATABASE_URL = "sqlite:///./ains.db"
+DATABASE_SCHEMES = ("sqlite", "sqlite+aiosqlite", "postgresql", "postgres", "postgresql+asyncpg")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+_HOST_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})$")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# Settings whose values are never echoed back in an error message.
+SECRET_SETTINGS = frozenset({"encryption_keys", "jwt_secret", "metrics_token", "jwt_public_key"})
 
 
 class Settings(BaseSettings):
@@ -18,7 +30,7 @@ class Settings(BaseSettings):
     redis_url: str | None = None  # reserved for the routing cache; the server runs without it
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1
+    workers: int = Field(1, ge=1)
     log_level: str = "info"
     migrate_on_start: bool = True
 
@@ -48,13 +60,14 @@ class Settings(BaseSettings):
     # A task whose deadline is nearer than this many seconds is escalated to priority 10.
     deadline_escalation_seconds: float = Field(60.0, ge=0)
     # Default timeout per task type, as JSON: {"translate": 30}.
-    task_type_timeouts: dict[str, float] = {}
+    task_type_timeouts: Annotated[dict[str, Annotated[float, Field(gt=0)]], NoDecode] = {}
 
     idempotency_ttl_seconds: float = Field(86_400.0, gt=0)
     # a schedule's due time later than this is a missed run (missed_run_policy decides)
     schedule_misfire_grace_seconds: float = Field(60.0, ge=0)
 
-    webhook_allowed_hosts: list[str] = []
+    # hosts, IP addresses or CIDRs: comma-separated or a JSON list
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = []
     webhook_timeout_seconds: float = Field(5.0, gt=0)
     webhook_max_concurrency: int = Field(32, ge=1)
 
@@ -62,6 +75,9 @@ class Settings(BaseSettings):
     jwt_secret: str | None = None
     jwt_public_key: str | None = None
     jwt_algorithm: str = "HS256"
+    # signing keys published by an identity provider (cached; refetched on an unknown kid)
+    jwt_jwks_url: str | None = None
+    jwt_jwks_cache_seconds: float = Field(300.0, gt=0)
     # when set, a JWT must carry this `aud` / `iss`
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
@@ -77,14 +93,95 @@ class Settings(BaseSettings):
     metrics_token: str | None = None
     metrics_allow: str = "127.0.0.0/8,::1"
 
-    @field_validator("metrics_allow")
+    @field_validator("port")
     @classmethod
-    def _networks(cls, value: str) -> str:
-        for part in _split(value):
+    def _port(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError("expected a port number from 1 to 65535")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.lower() not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+        return value.lower()
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        scheme, sep, _rest = value.partition("://")
+        if not sep or scheme.lower() not in DATABASE_SCHEMES:
+            raise ValueError(
+                "expected sqlite:///path/to/file.db or postgresql://user@host:port/database "
+                "(AINS supports SQLite and PostgreSQL only)"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and value.partition("://")[0].lower() not in REDIS_SCHEMES:
+            raise ValueError("expected redis://host:port/db, rediss://… or unix://…")
+        return value
+
+    @field_validator("jwt_jwks_url")
+    @classmethod
+    def _jwks_url(cls, value: str | None) -> str | None:
+        if value is not None and value.partition("://")[0].lower() not in ("http", "https"):
+            raise ValueError("expected an http(s) URL of a JSON Web Key Set")
+        return value
+
+    @field_validator("task_type_timeouts", mode="before")
+    @classmethod
+    def _json_object(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parsed = _json(value, 'a JSON object of task type to seconds, e.g. {"translate": 30}')
+            if not isinstance(parsed, dict):
+                raise ValueError('expected a JSON object of task type to seconds, e.g. {"t": 30}')
+            return parsed
+        return value
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: Any) -> Any:
+        return _list(value, "hosts, IP addresses or CIDRs")
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                parsed = AllowList.parse([entry])
+            except ValueError:
+                parsed = None
+            if parsed is None or (parsed.hosts and not _HOST_NAME.match(entry)):
+                raise ValueError(
+                    f"{entry!r} is not a host name, IP address or CIDR; expected e.g. "
+                    "hooks.internal,10.0.0.0/8,127.0.0.1"
+                )
+        return value
+
+    @field_validator("metrics_allow", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        parts = _list(value, "CIDR networks")
+        if not isinstance(parts, list):
+            return value
+        for part in parts:
             try:
                 ipaddress.ip_network(part, strict=False)
             except ValueError as exc:
-                raise ValueError(f"AINS_METRICS_ALLOW: {part!r} is not a CIDR network") from exc
+                raise ValueError(f"{part!r} is not a CIDR network, e.g. 10.0.0.0/8") from exc
+        return ",".join(parts)
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _key_ring(cls, value: str | None) -> str | None:
+        try:
+            KeyRing.from_config(value)
+        except KeyConfigError as exc:
+            raise ValueError(f"{exc}; expected kid:<urlsafe-base64 32-byte key>,…") from None
         return value
 
     @cached_property
@@ -107,3 +204,22 @@ class Settings(BaseSettings):
 
 def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _json(value: str, expected: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"malformed JSON ({exc}); expected {expected}") from None
+
+
+def _list(value: Any, what: str) -> Any:
+    """A list setting from the environment: a JSON list, or the shell-usual comma-separated."""
+    if not isinstance(value, str):
+        return value
+    if not value.lstrip().startswith("["):
+        return _split(value)
+    parsed = _json(value, f"a JSON list of {what}, or a comma-separated list")
+    if not isinstance(parsed, list) or not all(isinstance(p, str) for p in parsed):
+        raise ValueError(f"expected a JSON list of {what} as strings, or a comma-separated list")
+    return [p.strip() for p in parsed if p.strip()]

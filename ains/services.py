@@ -19,7 +19,7 @@ from ains.engine.scheduler import install_scheduler
 from ains.engine.waiters import AgentWaiters
 from ains.engine.webhook_sender import WebhookSender
 from ains.events.bus import Bus, create_bus
-from ains.events.stream import StreamHub
+from ains.events.stream import KEY_REVOKED_TOPIC, StreamHub
 from ains.metrics.business import observe_events
 from ains.queue.service import QueueService
 from ains.schedules.service import ScheduleService
@@ -103,6 +103,9 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
     deadlines.extra_passes.append(queue.escalate_deadlines)
     deadlines.extra_deadlines.append(queue.next_escalation)
     deliverer = Deliverer(settings.webhook_allowed_hosts, settings.webhook_timeout_seconds)
+    auth = Authenticator(settings, db, clock)
+    # a key revoked on any replica drops out of this replica's key cache at once
+    bus.subscribe(KEY_REVOKED_TOPIC, auth.forget_key_id)
     webhooks = WebhookService(settings, clock, deliverer, keyring)
     return Services(
         settings=settings,
@@ -110,7 +113,7 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         db=db,
         bus=bus,
         keyring=keyring,
-        auth=Authenticator(settings, db, clock),
+        auth=auth,
         tasks=tasks,
         execution=execution,
         control=control,

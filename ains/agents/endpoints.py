@@ -71,8 +71,9 @@ async def deregister_agent(
 ) -> Response:
     async with services.db.transaction() as tx:
         revoked = await services.agents.deregister(tx, principal, agent_id)
-    for key_hash in revoked:
+    for key_id, key_hash in revoked:
         services.auth.forget(key_hash)
+        services.streams.key_revoked(key_id)  # the other replicas' caches and streams
     return Response(status_code=204)
 
 

@@ -275,8 +275,10 @@ class AgentService:
             "next_cursor": encode_cursor("agt", page[-1].agent_id) if more else None,
         }
 
-    async def deregister(self, tx: Tx, principal: Principal, agent_id: str) -> list[str]:
-        """Deregister the agent and revoke its keys; returns the revoked keys' hashes."""
+    async def deregister(
+        self, tx: Tx, principal: Principal, agent_id: str
+    ) -> list[tuple[str, str]]:
+        """Deregister the agent and revoke its keys; returns the revoked keys' (id, hash)."""
         self.authorize_self(principal, agent_id)
         await self.get_row(tx.conn, agent_id)
         now = self.clock()

@@ -14,6 +14,7 @@ api_keys = sa.Table(
     sa.Column("team", sa.String(100)),
     ts("created_at", nullable=False),
     ts("revoked_at"),
+    ts("expires_at"),
     sa.Index(None, "role", "revoked_at"),
 )
 

@@ -6,6 +6,7 @@ import ipaddress
 import time
 from typing import Any
 
+import httpx
 import jwt
 from jwt.algorithms import get_default_algorithms
 
@@ -15,6 +16,7 @@ from ains.db.engine import Database
 from ains.exceptions import TooManyRequests, Unauthorized
 from ains.security import keys, repository
 from ains.security.denials import DenialAuditor
+from ains.security.jwks import JwksKeys
 from ains.security.principals import LOCAL_ADMIN, ROLES, Principal
 from ains.security.throttle import FailureLimiter
 
@@ -54,11 +56,13 @@ def failure_bucket(peer: str | None) -> str:
 def jwt_settings_error(settings: Settings) -> str | None:
     """Why the JWT settings cannot verify any token, or None when they can (or JWT is off)."""
     algorithm = settings.jwt_algorithm
-    if not (settings.jwt_secret or settings.jwt_public_key):
+    if not jwt_enabled(settings):
         return None
     if algorithm not in get_default_algorithms() or algorithm == "none":
         return f"AINS_JWT_ALGORITHM={algorithm} is not a supported JWT algorithm"
     symmetric = algorithm.startswith("HS")
+    if settings.jwt_jwks_url:
+        return _jwks_settings_error(settings, symmetric)
     if symmetric and settings.jwt_public_key:
         return (
             f"AINS_JWT_PUBLIC_KEY is set but AINS_JWT_ALGORITHM is {algorithm}, a symmetric "
@@ -75,11 +79,47 @@ def jwt_settings_error(settings: Settings) -> str | None:
     return None
 
 
+def jwt_enabled(settings: Settings) -> bool:
+    return bool(settings.jwt_secret or settings.jwt_public_key or settings.jwt_jwks_url)
+
+
+def _jwks_settings_error(settings: Settings, symmetric: bool) -> str | None:
+    if settings.jwt_public_key or settings.jwt_secret:
+        return (
+            "AINS_JWT_JWKS_URL is set together with AINS_JWT_PUBLIC_KEY or AINS_JWT_SECRET: "
+            "set only one source of signing keys"
+        )
+    if symmetric:
+        return (
+            f"AINS_JWT_JWKS_URL needs an asymmetric AINS_JWT_ALGORITHM (RS256, ES256, …), "
+            f"not {settings.jwt_algorithm}"
+        )
+    return None
+
+
 class Authenticator:
-    def __init__(self, settings: Settings, db: Database, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        clock: Clock = utcnow,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
-        self._cache: dict[str, tuple[Principal | None, float]] = {}
+        self.clock = clock
+        # key hash → (holder or None for an unknown key, monotonic time the answer expires)
+        self._cache: dict[str, tuple[keys.KeyHolder | None, float]] = {}
+        self.jwks = (
+            JwksKeys(
+                settings.jwt_jwks_url,
+                settings.jwt_algorithm,
+                settings.jwt_jwks_cache_seconds,
+                transport,
+            )
+            if settings.jwt_jwks_url
+            else None
+        )
         self._secured: tuple[bool, float] | None = None
         self.failures = FailureLimiter(
             settings.auth_failure_limit, settings.auth_failure_window_seconds
@@ -95,6 +135,13 @@ class Authenticator:
             self._cache.pop(key_hash, None)
         if self._secured is not None and not self._secured[0]:
             self._secured = None
+
+    def forget_key_id(self, key_id: str) -> None:
+        """Drop the cached answer for one key by its id: the handler of the bus's
+        `keys.revoked` message, so a key revoked on any replica stops working here at once."""
+        for digest, (holder, _until) in list(self._cache.items()):
+            if holder is not None and holder.principal.key_id == key_id:
+                self._cache.pop(digest, None)
 
     async def secured(self) -> bool:
         """Whether an admin key has ever existed; once true it stays true."""
@@ -139,8 +186,8 @@ class Authenticator:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("Authorization must be 'Bearer <api key or JWT>'")
-        if token.count(".") == 2 and (self.settings.jwt_secret or self.settings.jwt_public_key):
-            return self._from_jwt(token)
+        if token.count(".") == 2 and jwt_enabled(self.settings):
+            return await self._from_jwt(token)
         return await self._from_key(token)
 
     async def _from_key(self, token: str) -> Principal:
@@ -149,18 +196,40 @@ class Authenticator:
         cached = self._cache.get(digest)
         if cached is None or cached[1] < now:
             async with self.db.read() as conn:
-                found = await keys.find_principal(conn, token)
+                found = await keys.find_holder(conn, token)
             cached = (found, now + CACHE_SECONDS)
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[digest] = cached
-        if cached[0] is None:
+        holder = cached[0]
+        if holder is None:
             raise Unauthorized("unknown or revoked API key")
-        return cached[0]
+        if holder.expired(self.clock()):
+            raise Unauthorized("API key expired")
+        return holder.principal
 
-    def _from_jwt(self, token: str) -> Principal:
-        symmetric = self.settings.jwt_algorithm.startswith("HS")
-        key: Any = self.settings.jwt_secret if symmetric else self.settings.jwt_public_key
+    async def _signing_key(self, token: str) -> Any:
+        """The key to verify ``token`` with; its header must name the pinned algorithm."""
+        algorithm = self.settings.jwt_algorithm
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from exc
+        if header.get("alg") != algorithm:
+            raise Unauthorized(
+                f"invalid token: signed with {header.get('alg')!r}, only {algorithm} is accepted"
+            )
+        if self.jwks is None:
+            symmetric = algorithm.startswith("HS")
+            return self.settings.jwt_secret if symmetric else self.settings.jwt_public_key
+        kid = header.get("kid")
+        key = await self.jwks.key_for(None if kid is None else str(kid))
+        if key is None:
+            raise Unauthorized(f"invalid token: no {algorithm} signing key {kid!r} in the JWKS")
+        return key
+
+    async def _from_jwt(self, token: str) -> Principal:
+        key = await self._signing_key(token)
         try:
             claims = jwt.decode(
                 token,
@@ -168,7 +237,7 @@ class Authenticator:
                 algorithms=[self.settings.jwt_algorithm],
                 audience=self.settings.jwt_audience,
                 issuer=self.settings.jwt_issuer,
-                options={"require": self._required_claims()},
+                options={"require": self._required_claims(), "verify_nbf": True},
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}") from exc

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ains.exceptions import Forbidden
+from ains.exceptions import Forbidden, Unprocessable
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.pagination import MAX_ROW_ID
 from ains.security import audit, keys
@@ -22,6 +23,15 @@ class KeyIn(BaseModel):
     principal_id: str | None = Field(None, min_length=1, max_length=200)
     name: str = Field("key", min_length=1, max_length=200)
     team: str | None = Field(None, max_length=100)
+    # after this instant the key is refused (401 "API key expired"); none: never expires
+    expires_at: datetime | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must include a timezone")
+        return value
 
 
 def _admin(principal: Principal) -> None:
@@ -35,6 +45,8 @@ async def create_key(
 ) -> dict[str, Any]:
     _admin(principal)
     now = services.clock()
+    if body.expires_at is not None and body.expires_at <= now:
+        raise Unprocessable.field("expires_at", "must be in the future")
     async with services.db.transaction() as tx:
         created = await keys.create_key(
             tx.conn,
@@ -43,6 +55,7 @@ async def create_key(
             name=body.name,
             team=body.team,
             now=now,
+            expires_at=body.expires_at,
         )
         await audit.record(
             tx.conn,
@@ -50,7 +63,11 @@ async def create_key(
             "key.create",
             target_type="api_key",
             target_id=created["key_id"],
-            detail={"role": body.role, "principal_id": created["principal_id"]},
+            detail={
+                "role": body.role,
+                "principal_id": created["principal_id"],
+                "expires_at": body.expires_at.isoformat() if body.expires_at else None,
+            },
             now=now,
         )
     services.auth.forget()
@@ -80,7 +97,8 @@ async def revoke_key(key_id: str, services: ServicesDep, principal: CurrentPrinc
             tx.conn, principal, "key.revoke", target_type="api_key", target_id=key_id, now=now
         )
     services.auth.forget(key_hash)
-    services.streams.key_revoked(key_id)  # open SSE/WebSocket streams of this key end now
+    # through the bus: every replica drops the key from its cache and ends its open streams
+    services.streams.key_revoked(key_id)
     return Response(status_code=204)
 
 

@@ -1,16 +1,17 @@
-"""API keys: generated once, stored as SHA-256 hashes, revocable."""
+"""API keys: generated once, stored as SHA-256 hashes, revocable, optionally expiring."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ains.clock import new_id
+from ains.clock import new_id, utcnow
 from ains.exceptions import Conflict, NotFound
 from ains.models import api_keys
 from ains.pagination import decode_time_cursor, encode_time_cursor
@@ -38,8 +39,20 @@ def key_view(row: Any) -> dict[str, Any]:
         "team": row.team,
         "key_prefix": row.key_prefix,
         "created_at": row.created_at,
+        "expires_at": row.expires_at,
         "revoked_at": row.revoked_at,
     }
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    """Who an active (not revoked) key belongs to, and until when it is valid."""
+
+    principal: Principal
+    expires_at: datetime | None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
 
 async def create_key(
@@ -50,6 +63,7 @@ async def create_key(
     name: str,
     team: str | None,
     now: datetime,
+    expires_at: datetime | None = None,
 ) -> dict[str, Any]:
     api_key = generate_key()
     values = {
@@ -61,6 +75,7 @@ async def create_key(
         "name": name,
         "team": team,
         "created_at": now,
+        "expires_at": expires_at,
         "revoked_at": None,
     }
     await conn.execute(sa.insert(api_keys).values(values))
@@ -70,17 +85,22 @@ async def create_key(
     return {**view, "api_key": api_key}
 
 
-async def find_principal(conn: AsyncConnection, api_key: str) -> Principal | None:
+async def find_holder(conn: AsyncConnection, api_key: str) -> KeyHolder | None:
+    """The holder of an unrevoked key, expired or not (the caller compares with its clock)."""
+    K = api_keys.c
     row = (
         await conn.execute(
-            sa.select(api_keys.c.key_id, api_keys.c.role, api_keys.c.principal_id, api_keys.c.team)
-            .where(api_keys.c.key_hash == hash_key(api_key))
-            .where(api_keys.c.revoked_at.is_(None))
+            sa.select(K.key_id, K.role, K.principal_id, K.team, K.expires_at)
+            .where(K.key_hash == hash_key(api_key))
+            .where(K.revoked_at.is_(None))
         )
     ).first()
     if row is None:
         return None
-    return Principal(role=row.role, principal_id=row.principal_id, team=row.team, key_id=row.key_id)
+    principal = Principal(
+        role=row.role, principal_id=row.principal_id, team=row.team, key_id=row.key_id
+    )
+    return KeyHolder(principal, row.expires_at)
 
 
 async def list_keys(conn: AsyncConnection, *, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -108,7 +128,7 @@ async def revoke_key(conn: AsyncConnection, key_id: str, now: datetime) -> str:
             api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None)
         )
     )
-    if role == "admin" and await repository.active_admin_key_ids(conn) == [key_id]:
+    if role == "admin" and await repository.active_admin_key_ids(conn, now) == [key_id]:
         raise Conflict(
             f"key {key_id} is the last active admin key: create another admin key before "
             "revoking it"
@@ -126,11 +146,16 @@ async def revoke_key(conn: AsyncConnection, key_id: str, now: datetime) -> str:
     return str(row.key_hash)
 
 
-async def admin_key_exists(conn: AsyncConnection) -> bool:
+async def admin_key_exists(conn: AsyncConnection, now: datetime) -> bool:
+    """Whether an admin key is usable: neither revoked nor expired."""
     row = (
         await conn.execute(
             sa.select(api_keys.c.key_id)
-            .where(api_keys.c.role == "admin", api_keys.c.revoked_at.is_(None))
+            .where(
+                api_keys.c.role == "admin",
+                api_keys.c.revoked_at.is_(None),
+                repository.unexpired(now),
+            )
             .limit(1)
         )
     ).first()
@@ -140,8 +165,9 @@ async def admin_key_exists(conn: AsyncConnection) -> bool:
 async def valid_key_ids(conn: AsyncConnection, key_ids: set[str]) -> set[str]:
     """Those of ``key_ids`` that exist and are not revoked (open streams re-check theirs)."""
     rows = await conn.execute(
-        sa.select(api_keys.c.key_id).where(
+        sa.select(api_keys.c.key_id, api_keys.c.expires_at).where(
             api_keys.c.key_id.in_(sorted(key_ids)), api_keys.c.revoked_at.is_(None)
         )
     )
-    return {str(r.key_id) for r in rows}
+    now = utcnow()
+    return {str(r.key_id) for r in rows if r.expires_at is None or r.expires_at > now}

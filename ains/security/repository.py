@@ -31,11 +31,16 @@ async def is_secured(conn: AsyncConnection) -> bool:
     return row is not None
 
 
-async def active_admin_key_ids(conn: AsyncConnection) -> list[str]:
-    """The active admin keys, locked on PostgreSQL so that two revocations of the last two
-    admin keys cannot both pass the last-admin check (SQLite has one writer anyway)."""
+def unexpired(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(api_keys.c.expires_at.is_(None), api_keys.c.expires_at > now)
+
+
+async def active_admin_key_ids(conn: AsyncConnection, now: datetime) -> list[str]:
+    """The active (unrevoked, unexpired) admin keys, locked on PostgreSQL so that two
+    revocations of the last two admin keys cannot both pass the last-admin check (SQLite has
+    one writer anyway)."""
     stmt = sa.select(api_keys.c.key_id).where(
-        api_keys.c.role == "admin", api_keys.c.revoked_at.is_(None)
+        api_keys.c.role == "admin", api_keys.c.revoked_at.is_(None), unexpired(now)
     )
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
@@ -44,8 +49,9 @@ async def active_admin_key_ids(conn: AsyncConnection) -> list[str]:
 
 async def revoke_principal_keys(
     conn: AsyncConnection, role: str, principal_id: str, now: datetime
-) -> list[str]:
-    """Revoke every active key of one principal; returns their hashes (for the caches)."""
+) -> list[tuple[str, str]]:
+    """Revoke every active key of one principal; returns their (key id, hash) pairs (for the
+    caches of this replica and, by id, the others)."""
     rows = await conn.execute(
         sa.update(api_keys)
         .where(
@@ -54,6 +60,6 @@ async def revoke_principal_keys(
             api_keys.c.revoked_at.is_(None),
         )
         .values(revoked_at=now)
-        .returning(api_keys.c.key_hash)
+        .returning(api_keys.c.key_id, api_keys.c.key_hash)
     )
-    return [str(r.key_hash) for r in rows]
+    return [(str(r.key_id), str(r.key_hash)) for r in rows]

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from ains.db.engine import create_engine
 from ains.models import api_keys
 from tests.support.flows import claim, submit
-from tests.support.server import ROOT, fresh_database_url, running_server
+from tests.support.server import ROOT, free_port, fresh_database_url, running_server
 
 
 def _key(api: httpx.Client, role: str, principal_id: str) -> dict[str, Any]:
@@ -255,8 +255,9 @@ def test_jwts_need_exp_and_the_configured_audience_and_issuer(
 
 def test_a_public_key_with_the_default_hs256_refuses_to_start(backend: str, tmp_path: Path) -> None:
     _, public = _key_pair("RS256")
-    env = {"AINS_DATABASE_URL": fresh_database_url(backend, tmp_path), "AINS_PORT": "0",
-           "AINS_JWT_PUBLIC_KEY": public, "PATH": "/usr/bin:/bin"}  # fmt: skip
+    env = {"AINS_DATABASE_URL": fresh_database_url(backend, tmp_path),
+           "AINS_PORT": str(free_port()), "AINS_JWT_PUBLIC_KEY": public,
+           "PATH": "/usr/bin:/bin"}  # fmt: skip
     started = time.monotonic()
     out = subprocess.run(
         [sys.executable, "-m", "ains.cli", "serve"],

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.support.flows import submit
-from tests.support.server import ROOT, fresh_database_url, running_server
+from tests.support.server import ROOT, free_port, fresh_database_url, running_server
 
 
 def _key(api: httpx.Client, role: str, principal_id: str, team: str | None = None) -> str:
@@ -29,7 +29,7 @@ def test_refuses_to_listen_beyond_loopback_without_an_admin_key(
     env = {
         "AINS_DATABASE_URL": url,
         "AINS_HOST": "0.0.0.0",
-        "AINS_PORT": "0",
+        "AINS_PORT": str(free_port()),
         "PATH": "/usr/bin:/bin",
     }
     out = subprocess.run(
