@@ -233,6 +233,8 @@ ANALYTICS_CASES = {
 ROWS: tuple[Row, ...] = (
     row("GET", "/health", Case(public(200))),
     row("GET", "/ready", Case(public(200))),
+    # decided by the caller's network or AINS_METRICS_TOKEN, not by principal: loopback scrapes
+    row("GET", "/metrics", Case(public(200)), in_openapi=False),
     # --- tasks, client side
     row("POST", "/aitp/tasks", Case(anyone(201), body=task_body),
         Case(as_client_a(201), body=task_as_client_a)),
