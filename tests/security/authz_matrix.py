@@ -48,10 +48,10 @@ def as_client_a(ok: int) -> Rule:
     return _authenticated(lambda cell: ok if cell.principal in ("admin", "client_a") else 403)
 
 
-def owner(ok: int) -> Rule:
-    """Batches, schedules and webhooks are their owner's (client A's) and admins': anyone else
-    is told they do not exist."""
-    return _authenticated(lambda cell: ok if cell.principal in ("admin", "client_a") else 404)
+def owner(ok: int, by: str = "client_a") -> Rule:
+    """Batches, schedules and webhooks are their owner's (client A's unless `by` says) and
+    admins': anyone else is told they do not exist."""
+    return _authenticated(lambda cell: ok if cell.principal in ("admin", by) else 404)
 
 
 def agent_itself(ok: int) -> Rule:
@@ -151,6 +151,11 @@ def shows_own_tasks(w: World, _t: Target, cell: Cell, r: httpx.Response) -> str 
     if cell.principal != "client_a" or any(t in r.text for t in w.tasks):
         return None
     return "client A is shown none of its own tasks"
+
+
+def delivered(_w: World, _t: Target, _c: Cell, r: httpx.Response) -> str | None:
+    """Client B's webhook has been offered events (so the leak search reads payloads)."""
+    return None if r.json()["items"] else "client B's webhook has no deliveries"
 
 
 def task_ids(w: World, t: Target, _c: Cell) -> dict[str, str]:
@@ -362,7 +367,9 @@ ROWS: tuple[Row, ...] = (
             row("DELETE", f"{prefix}/webhooks/{{webhook_id}}",
                 Case(owner(204), on="webhook", changes=True), in_openapi=prefix == "/aitp"),
             row("GET", f"{prefix}/webhooks/{{webhook_id}}/deliveries",
-                Case(owner(200), on="webhook"), in_openapi=prefix == "/aitp"),
+                Case(owner(200), on="webhook"),
+                Case(owner(200, by="client_b"), on="webhook_of_b", check=delivered),
+                in_openapi=prefix == "/aitp"),
             row("GET", f"{prefix}/webhooks/{{webhook_id}}/logs", Case(owner(200), on="webhook"),
                 in_openapi=prefix == "/aitp"),
             row("POST", f"{prefix}/webhooks/{{webhook_id}}/enable",

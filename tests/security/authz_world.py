@@ -78,8 +78,7 @@ class Target:
 
 @dataclass
 class KnownTask:
-    task_id: str
-    task_type: str
+    markers: list[str]  # its id, its (unique) task type, its batch id
     visibility: str
     held_by_agent: bool  # ever assigned to the world's agent (its events name the agent)
 
@@ -100,6 +99,8 @@ class World:
         self.agent_cap = f"held-{self.uid}:v1"
         self.keys: dict[str, str | None] = {"anonymous": None}
         self.tasks: dict[str, KnownTask] = {}
+        # ids and names of other resources → the principals who may be shown them
+        self.owned: dict[str, frozenset[str]] = {}
         self._counter = 0
 
     # --- the cast -------------------------------------------------------------------------
@@ -121,6 +122,10 @@ class World:
         claims = {"sub": self.ids["client_a"], "role": "client", "team": "red",
                   "exp": datetime.now(UTC) - timedelta(minutes=5)}  # fmt: skip
         self.keys["expired_jwt"] = jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+        # client B listens to every event it may see, through a webhook nobody answers: its
+        # delivery log must not carry client A's hidden tasks
+        hook = self.ok("client_b", "POST", "/aitp/webhooks", json={"url": DEAD_URL})
+        self.b_webhook = Target({"webhook_id": hook["webhook_id"]})
         # client A's tasks in every state and visibility before the first cell: each list,
         # stream and report has something to leak from the start
         for visibility in VISIBILITIES:
@@ -184,9 +189,14 @@ class World:
         return body
 
     def _remember(self, task: dict[str, Any], visibility: str, held: bool) -> None:
-        self.tasks[task["task_id"]] = KnownTask(
-            task["task_id"], task["task_type"], visibility, held
-        )
+        markers = [task["task_id"], task["task_type"]]
+        if task.get("batch_id"):
+            markers.append(task["batch_id"])
+        self.tasks[task["task_id"]] = KnownTask(markers, visibility, held)
+
+    def _own(self, *markers: str, readers: tuple[str, ...] = ("client_a",)) -> None:
+        for marker in markers:
+            self.owned[marker] = frozenset(readers)
 
     def pending_task(self, visibility: str = "private") -> Target:
         body = self._task_body(visibility, self.idle_cap)
@@ -234,6 +244,7 @@ class World:
         body = {"task_type": f"sched-{self.uid}", "capability_required": self.idle_cap,
                 "cron_expression": "0 3 * * *"}  # fmt: skip
         schedule = self.ok("client_a", "POST", "/aitp/tasks/schedule", json=body)
+        self._own(schedule["schedule_id"])
         return Target({"schedule_id": schedule["schedule_id"]})
 
     def template(self) -> Target:
@@ -242,12 +253,17 @@ class World:
         body = {"name": f"tpl-{self._counter}-{self.uid}", "task_type": "from-template",
                 "capability_required": self.idle_cap, "team": "red"}  # fmt: skip
         template = self.ok("client_a", "POST", "/aitp/templates", json=body)
+        self._own(template["template_id"], body["name"], readers=("client_a", "team_member"))
         return Target({"template_id": template["template_id"]})
 
     def webhook(self) -> Target:
         body = {"url": DEAD_URL, "events": ["task.completed"], "enabled": False}
         hook = self.ok("client_a", "POST", "/aitp/webhooks", json=body)
+        self._own(hook["webhook_id"])
         return Target({"webhook_id": hook["webhook_id"]})
+
+    def webhook_of_b(self) -> Target:
+        return self.b_webhook
 
     def own_agent(self) -> Target:
         return Target({"agent_id": self.ids["assigned_agent"]})
@@ -264,12 +280,11 @@ class World:
     # --- what a principal must never be shown ----------------------------------------------
 
     def hidden_from(self, principal: str) -> list[str]:
-        """Ids and (unique) task types of client A's tasks this principal may not see."""
+        """Markers of client A's tasks and other resources this principal may not see."""
         if principal == "admin":
             return []
-        hidden = []
+        hidden = [m for m, readers in self.owned.items() if principal not in readers]
         for t in self.tasks.values():
-            cell = Cell(principal, t.visibility, assigned=t.held_by_agent)
-            if not cell.sees_task():
-                hidden += [t.task_id, t.task_type]
+            if not Cell(principal, t.visibility, assigned=t.held_by_agent).sees_task():
+                hidden += t.markers
         return hidden
