@@ -115,10 +115,11 @@ class World:
         self.ids["assigned_agent"], self.keys["assigned_agent"] = agent
         other = self.register_agent(f"other-{self.uid}:v1")
         self.ids["other_agent"], self.keys["other_agent"] = other
-        revoked = self.call("admin", "POST", "/ains/keys", json=self._key_body("client", "a"))
-        self.keys["revoked_key"] = revoked.json()["api_key"]
-        gone = self.call("admin", "DELETE", f"/ains/keys/{revoked.json()['key_id']}")
-        assert gone.status_code == 204, gone.text
+        # a second key of client A's, revoked, and a token of client A's that has expired
+        body = self._key_body("client", self.ids["client_a"], "red")
+        revoked = self.ok("admin", "POST", "/ains/keys", json=body)
+        self.keys["revoked_key"] = revoked["api_key"]
+        self.ok("admin", "DELETE", f"/ains/keys/{revoked['key_id']}")
         claims = {"sub": self.ids["client_a"], "role": "client", "team": "red",
                   "exp": datetime.now(UTC) - timedelta(minutes=5)}  # fmt: skip
         self.keys["expired_jwt"] = jwt.encode(claims, JWT_SECRET, algorithm="HS256")
