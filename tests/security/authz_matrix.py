@@ -86,6 +86,11 @@ def task_report(ok: int) -> Rule:
     return _authenticated(rule)
 
 
+def depends_on_visible(ok: int) -> Rule:
+    """Naming a task one may not see in `depends_on` is refused as naming an unknown one."""
+    return _authenticated(lambda cell: ok if cell.sees_task() else 422)
+
+
 def template_read(ok: int) -> Rule:
     """A template shared with client A's team: its owner, team mates and admins use it."""
     readers = ("admin", "client_a", "team_member")
@@ -110,6 +115,10 @@ def attempt(_w: World, t: Target, _c: Cell) -> dict[str, Any]:
 
 def task_body(w: World, _t: Target, _c: Cell) -> dict[str, Any]:
     return {"task_type": "matrix", "capability_required": w.idle_cap}
+
+
+def depending_on_target(w: World, t: Target, c: Cell) -> dict[str, Any]:
+    return {**task_body(w, t, c), "depends_on": [t.params["task_id"]]}
 
 
 def task_as_client_a(w: World, _t: Target, _c: Cell) -> dict[str, Any]:
@@ -242,7 +251,8 @@ ROWS: tuple[Row, ...] = (
     row("GET", "/metrics", Case(public(200)), in_openapi=False),
     # --- tasks, client side
     row("POST", "/aitp/tasks", Case(anyone(201), body=task_body),
-        Case(as_client_a(201), body=task_as_client_a)),
+        Case(as_client_a(201), body=task_as_client_a),
+        Case(depends_on_visible(201), on=PENDING, by_visibility=True, body=depending_on_target)),
     row("GET", "/aitp/tasks", Case(anyone(200), check=shows_own_tasks)),
     row("GET", "/aitp/tasks/{task_id}", Case(task_read(200), on=PENDING, by_visibility=True),
         Case(task_read(200), on=ASSIGNED, by_visibility=True)),
@@ -275,7 +285,9 @@ ROWS: tuple[Row, ...] = (
              body=lambda w, t, c: {**attempt(w, t, c), "error": "no"})),
     # --- batches
     row("POST", "/aitp/tasks/batch",
-        Case(anyone(201), body=lambda w, t, c: {"tasks": [task_body(w, t, c)]})),
+        Case(anyone(201), body=lambda w, t, c: {"tasks": [task_body(w, t, c)]}),
+        Case(depends_on_visible(201), on=PENDING, by_visibility=True,
+             body=lambda w, t, c: {"tasks": [depending_on_target(w, t, c)]})),
     row("GET", "/aitp/tasks/batch/status",
         Case(anyone(200), on=ASSIGNED, by_visibility=True, query=task_ids,
              check=found_only_if_visible)),

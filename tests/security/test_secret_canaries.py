@@ -122,6 +122,9 @@ def _exercise(server: ServerProcess, rec: Receiver) -> Run:
     sealed = {"task_type": c.plain["task-type"], "capability_required": cap, "encrypt": True,
               "input_data": {"prompt": c.secret("sealed-input")}}  # fmt: skip
     done = _ok(clients["alice-jwt"].post("/aitp/tasks", json=sealed))
+    c.plain["input"] = f"PLAIN-input-{c.uid}"  # not sealed: stored as given
+    plain = {**sealed, "encrypt": False, "input_data": {"prompt": c.plain["input"]}}
+    _ok(clients["alice"].post("/aitp/tasks", json={**plain, "capability_required": "nobody:v1"}))
     failed = _ok(clients["alice"].post("/aitp/tasks", json={**sealed, "max_retries": 0}))
     claimed = _ok(
         clients["agent"].post(
@@ -209,7 +212,8 @@ def _database_bytes(server: ServerProcess) -> bytes:
 
 def test_the_database_holds_no_secret(run: Run) -> None:
     stored = _database_bytes(run.server)
-    assert run.canaries.plain["task-type"].encode() in stored, "the dump misses the task rows"
+    for name, value in run.canaries.plain.items():
+        assert value.encode() in stored, f"the search does not reach where {name} is stored"
     assert run.canaries.found_in(stored) == []
 
 
