@@ -97,6 +97,12 @@ def template_read(ok: int) -> Rule:
     return _authenticated(lambda cell: ok if cell.principal in readers else 404)
 
 
+def template_use(ok: int) -> Rule:
+    """Naming a template one may not read is refused as naming an unknown one."""
+    readers = ("admin", "client_a", "team_member")
+    return _authenticated(lambda cell: ok if cell.principal in readers else 422)
+
+
 def template_change(ok: int) -> Rule:
     def rule(cell: Cell) -> int:
         if cell.principal in ("admin", "client_a"):
@@ -119,6 +125,23 @@ def task_body(w: World, _t: Target, _c: Cell) -> dict[str, Any]:
 
 def depending_on_target(w: World, t: Target, c: Cell) -> dict[str, Any]:
     return {**task_body(w, t, c), "depends_on": [t.params["task_id"]]}
+
+
+def taken_task_id(w: World, t: Target, c: Cell) -> dict[str, Any]:
+    return {**task_body(w, t, c), "task_id": t.params["task_id"]}
+
+
+def taken_batch_id(w: World, t: Target, c: Cell) -> dict[str, Any]:
+    """Client A's batch id with another body: whoever asks, the same 409."""
+    return {"batch_id": t.params["batch_id"], "tasks": [task_body(w, t, c)]}
+
+
+def taken_schedule_id(w: World, t: Target, c: Cell) -> dict[str, Any]:
+    return {**schedule_body(w, t, c), "schedule_id": t.params["schedule_id"]}
+
+
+def from_template(w: World, t: Target, c: Cell) -> dict[str, Any]:
+    return {"template_id": t.params["template_id"], "cron_expression": "0 5 * * *"}
 
 
 def task_as_client_a(w: World, _t: Target, _c: Cell) -> dict[str, Any]:
@@ -252,7 +275,8 @@ ROWS: tuple[Row, ...] = (
     # --- tasks, client side
     row("POST", "/aitp/tasks", Case(anyone(201), body=task_body),
         Case(as_client_a(201), body=task_as_client_a),
-        Case(depends_on_visible(201), on=PENDING, by_visibility=True, body=depending_on_target)),
+        Case(depends_on_visible(201), on=PENDING, by_visibility=True, body=depending_on_target),
+        Case(anyone(409), on=PENDING, body=taken_task_id)),
     row("GET", "/aitp/tasks", Case(anyone(200), check=shows_own_tasks)),
     row("GET", "/aitp/tasks/{task_id}", Case(task_read(200), on=PENDING, by_visibility=True),
         Case(task_read(200), on=ASSIGNED, by_visibility=True)),
@@ -287,7 +311,8 @@ ROWS: tuple[Row, ...] = (
     row("POST", "/aitp/tasks/batch",
         Case(anyone(201), body=lambda w, t, c: {"tasks": [task_body(w, t, c)]}),
         Case(depends_on_visible(201), on=PENDING, by_visibility=True,
-             body=lambda w, t, c: {"tasks": [depending_on_target(w, t, c)]})),
+             body=lambda w, t, c: {"tasks": [depending_on_target(w, t, c)]}),
+        Case(anyone(409), on="batch", body=taken_batch_id)),
     row("GET", "/aitp/tasks/batch/status",
         Case(anyone(200), on=ASSIGNED, by_visibility=True, query=task_ids,
              check=found_only_if_visible)),
@@ -333,7 +358,9 @@ ROWS: tuple[Row, ...] = (
     row("DELETE", "/ains/keys/{key_id}", Case(admin_only(204), on="key", changes=True)),
     row("GET", "/ains/audit", Case(admin_only(200))),
     # --- schedules
-    row("POST", "/aitp/tasks/schedule", Case(anyone(201), body=schedule_body)),
+    row("POST", "/aitp/tasks/schedule", Case(anyone(201), body=schedule_body),
+        Case(anyone(409), on="schedule", body=taken_schedule_id),
+        Case(template_use(201), on="template", body=from_template)),
     row("GET", "/aitp/tasks/schedule", Case(anyone(200))),
     row("GET", "/aitp/tasks/schedule/preview", Case(anyone(200), query=cron)),
     row("GET", "/aitp/tasks/schedule/{schedule_id}", Case(owner(200), on="schedule")),

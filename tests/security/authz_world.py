@@ -234,7 +234,7 @@ class World:
         assert failed["status"] == "FAILED" and failed["assigned_agent_id"], failed
         return target
 
-    def batch(self, visibility: str | None) -> Target:
+    def batch(self, visibility: str | None = None) -> Target:
         body = {"tasks": [self._task_body(visibility or "private", self.idle_cap)]}
         batch = self.ok("client_a", "POST", "/aitp/tasks/batch", json=body)
         task = self.ok("client_a", "GET", f"/aitp/tasks/{batch['task_ids'][0]}")
