@@ -343,7 +343,8 @@ ROWS: tuple[Row, ...] = (
     row("GET", "/aitp/events",
         Case(anyone(200), query=replay_all, stream=True, check=replays_all_own_tasks)),
     row("GET", "/ws/tasks",
-        Case(anyone(200), query=replay_all, stream=True, check=replays_all_own_tasks), in_openapi=False),
+        Case(anyone(200), query=replay_all, stream=True, check=replays_all_own_tasks),
+        in_openapi=False),
     *(
         row("GET", f"{prefix}/analytics/{report}",
             *ANALYTICS_CASES.get(report, (Case(anyone(200)),)), in_openapi=prefix == "/aitp")
