@@ -50,10 +50,12 @@ async def get_agent(
 
 @router.get("/ains/agents/{agent_id}/trust")
 async def agent_trust(
-    agent_id: str, services: ServicesDep, _principal: CurrentPrincipal, limit: int | None = None
+    agent_id: str, services: ServicesDep, principal: CurrentPrincipal, limit: int | None = None
 ) -> dict[str, Any]:
     async with services.db.read() as conn:
-        items = await services.agents.trust_history(conn, agent_id, page_limit(limit, services))
+        items = await services.agents.trust_history(
+            conn, principal, agent_id, page_limit(limit, services)
+        )
     return {"items": items, "next_cursor": None}
 
 

@@ -342,9 +342,15 @@ class AgentService:
         return self.view(await self.get_row(tx.conn, agent_id))
 
     async def trust_history(
-        self, conn: AsyncConnection, agent_id: str, limit: int
+        self, conn: AsyncConnection, principal: Principal, agent_id: str, limit: int
     ) -> list[dict[str, Any]]:
+        """The agent's trust records, newest first. Every principal may read an agent's scores,
+        but only admins and the agent itself are told which tasks moved them: the others may
+        not see those tasks."""
         await self.get_row(conn, agent_id)
+        names_tasks = principal.is_admin or (
+            principal.role == "agent" and principal.principal_id == agent_id
+        )
         rows = await conn.execute(
             sa.select(trust_records)
             .where(trust_records.c.agent_id == agent_id)
@@ -353,7 +359,7 @@ class AgentService:
         )
         return [
             {
-                "task_id": r.task_id,
+                "task_id": r.task_id if names_tasks else None,
                 "delta": r.delta,
                 "trust_score": r.trust_score,
                 "score_after": r.trust_score,

@@ -297,8 +297,10 @@ class BatchService:
     async def _replay(
         self, conn: AsyncConnection, principal: Principal, batch: Any, request_hash: str
     ) -> dict[str, Any]:
-        self._owned(principal, batch)
-        if batch.request_hash and batch.request_hash != request_hash:
+        # someone else's batch id answers as the owner's own with another body would: the
+        # same 409, telling nothing about the batch (as a taken task_id does)
+        others = not principal.is_admin and principal.principal_id != batch.client_id
+        if others or (batch.request_hash and batch.request_hash != request_hash):
             raise Conflict(
                 f"batch_id {batch.batch_id} was already used for a different batch",
                 errors=[FieldError("batch_id", "already used with a different request body")],

@@ -19,12 +19,12 @@ from ains.db.engine import Tx
 from ains.engine.waiters import RankKey
 from ains.events.bus import Bus
 from ains.events.repository import add_events, event
-from ains.exceptions import AinsError, Conflict, NotFound
+from ains.exceptions import AinsError, Conflict, Forbidden, NotFound
 from ains.models import tasks
 from ains.retries.policy import RetryPolicy, decide
 from ains.routing.policy import Candidate, assign_many
 from ains.security.crypto import KeyRing
-from ains.security.principals import Principal
+from ains.security.principals import Principal, can_view_task
 from ains.tasks import repository as repo
 from ains.tasks.schemas import ReportIn
 from ains.tasks.sealing import seal, unseal_row
@@ -232,11 +232,14 @@ class ExecutionService:
         if row is None:
             raise NotFound(f"task {task_id} not found")
         me = principal.principal_id
-        if not principal.is_admin and me != row.assigned_agent_id:
-            # a stale report from one of the task's own agents is a conflict; anyone else
-            # must not learn that the task exists
+        holder = principal.role == "agent" and me == row.assigned_agent_id
+        if not (principal.is_admin or holder):
+            # a stale report from one of the task's own agents is a conflict; one who may see
+            # the task is refused; anyone else must not learn that the task exists
             if principal.role == "agent" and await repo.attempted_by(conn, [task_id], me):
                 raise Conflict(f"task {task_id} is not held by agent {me}")
+            if can_view_task(principal, dict(row._mapping)):
+                raise Forbidden(f"only the agent holding task {task_id} may report on it")
             raise NotFound(f"task {task_id} not found")
         return row
 

@@ -1,0 +1,432 @@
+"""Who may do what, as data: every route of the API (method, OpenAPI path) → the cases it is
+asked in → a rule giving the expected status for each principal and, for routes about a task,
+each visibility. docs/security.md ("Who may do what") states the same rules in prose.
+
+A rule is a function of the `Cell` (principal, the target task's visibility, whether the task
+is assigned to the matrix's agent). The three unauthenticated principals (anonymous, a revoked
+key, an expired JWT) get 401 from every rule but `public`."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from tests.security.authz_world import DEAD_URL, UNAUTHENTICATED, Cell, Target, World
+
+Rule = Callable[[Cell], int]
+Body = Callable[[World, Target, Cell], Any]
+Check = Callable[[World, Target, Cell, httpx.Response], str | None]
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+def public(ok: int) -> Rule:
+    """No credentials needed (health checks)."""
+    return lambda _cell: ok
+
+
+def _authenticated(rule: Rule) -> Rule:
+    return lambda cell: 401 if cell.principal in UNAUTHENTICATED else rule(cell)
+
+
+def anyone(ok: int) -> Rule:
+    """Any authenticated principal; what it is shown is scoped to what it may see."""
+    return _authenticated(lambda _cell: ok)
+
+
+def admin_only(ok: int) -> Rule:
+    return _authenticated(lambda cell: ok if cell.principal == "admin" else 403)
+
+
+def as_client_a(ok: int) -> Rule:
+    """Acting in client A's name (its `client_id`): client A and admins; anyone else 403."""
+    return _authenticated(lambda cell: ok if cell.principal in ("admin", "client_a") else 403)
+
+
+def owner(ok: int, by: str = "client_a") -> Rule:
+    """Batches, schedules and webhooks are their owner's (client A's unless `by` says) and
+    admins': anyone else is told they do not exist."""
+    return _authenticated(lambda cell: ok if cell.principal in ("admin", by) else 404)
+
+
+def agent_itself(ok: int) -> Rule:
+    """The agent's own calls: the agent and admins. Agents are listed to every principal, so
+    anyone else is refused (403), not told the agent does not exist."""
+    return _authenticated(lambda cell: ok if cell.principal in ("admin", "assigned_agent") else 403)
+
+
+def task_read(ok: int) -> Rule:
+    return _authenticated(lambda cell: ok if cell.sees_task() else 404)
+
+
+def task_change(ok: int) -> Rule:
+    """The submitter and admins change a task; whoever else may see it gets 403, others 404."""
+
+    def rule(cell: Cell) -> int:
+        if cell.principal in ("admin", "client_a"):
+            return ok
+        return 403 if cell.sees_task() else 404
+
+    return _authenticated(rule)
+
+
+def task_report(ok: int) -> Rule:
+    """The agent holding the task (and admins) report on it; a viewer gets 403, others 404."""
+
+    def rule(cell: Cell) -> int:
+        if cell.principal == "admin" or (cell.principal == "assigned_agent" and cell.assigned):
+            return ok
+        return 403 if cell.sees_task() else 404
+
+    return _authenticated(rule)
+
+
+def depends_on_visible(ok: int) -> Rule:
+    """Naming a task one may not see in `depends_on` is refused as naming an unknown one."""
+    return _authenticated(lambda cell: ok if cell.sees_task() else 422)
+
+
+def template_read(ok: int) -> Rule:
+    """A template shared with client A's team: its owner, team mates and admins use it."""
+    readers = ("admin", "client_a", "team_member")
+    return _authenticated(lambda cell: ok if cell.principal in readers else 404)
+
+
+def template_use(ok: int) -> Rule:
+    """Naming a template one may not read is refused as naming an unknown one."""
+    readers = ("admin", "client_a", "team_member")
+    return _authenticated(lambda cell: ok if cell.principal in readers else 422)
+
+
+def template_change(ok: int) -> Rule:
+    def rule(cell: Cell) -> int:
+        if cell.principal in ("admin", "client_a"):
+            return ok
+        return 403 if cell.principal == "team_member" else 404
+
+    return _authenticated(rule)
+
+
+# --- bodies and content checks ------------------------------------------------------------------
+
+
+def attempt(_w: World, t: Target, _c: Cell) -> dict[str, Any]:
+    return {"attempt_id": t.params["attempt_id"]}
+
+
+def task_body(w: World, _t: Target, _c: Cell) -> dict[str, Any]:
+    return {"task_type": "matrix", "capability_required": w.idle_cap}
+
+
+def depending_on_target(w: World, t: Target, c: Cell) -> dict[str, Any]:
+    return {**task_body(w, t, c), "depends_on": [t.params["task_id"]]}
+
+
+def taken_task_id(w: World, t: Target, c: Cell) -> dict[str, Any]:
+    return {**task_body(w, t, c), "task_id": t.params["task_id"]}
+
+
+def taken_batch_id(w: World, t: Target, c: Cell) -> dict[str, Any]:
+    """Client A's batch id with another body: whoever asks, the same 409."""
+    return {"batch_id": t.params["batch_id"], "tasks": [task_body(w, t, c)]}
+
+
+def taken_schedule_id(w: World, t: Target, c: Cell) -> dict[str, Any]:
+    return {**schedule_body(w, t, c), "schedule_id": t.params["schedule_id"]}
+
+
+def from_template(w: World, t: Target, c: Cell) -> dict[str, Any]:
+    return {"template_id": t.params["template_id"], "cron_expression": "0 5 * * *"}
+
+
+def task_as_client_a(w: World, _t: Target, _c: Cell) -> dict[str, Any]:
+    return {**task_body(w, _t, _c), "client_id": w.ids["client_a"]}
+
+
+def register_body(w: World, _t: Target, cell: Cell) -> dict[str, Any]:
+    """The assigned agent re-registers itself; everyone else tries a new agent id (admins
+    may, nobody else), other agents included."""
+    agent_id = w.ids["assigned_agent"] if cell.principal == "assigned_agent" else None
+    return {"agent_id": agent_id, "name": "again", "capabilities": [w.agent_cap]}
+
+
+def report_body(w: World, t: Target, _c: Cell) -> dict[str, Any]:
+    item = {"task_id": t.params["task_id"], "attempt_id": t.params["attempt_id"],
+            "outcome": "complete", "result_data": {"ok": True}}  # fmt: skip
+    return {"reports": [item]}
+
+
+def report_outcome(_w: World, _t: Target, cell: Cell, r: httpx.Response) -> str | None:
+    """Admins report for the agent; the agent on its own task: each item succeeds."""
+    results = r.json()["results"]
+    return None if [i["ok"] for i in results] == [True] else f"per-item results {results}"
+
+
+def found_only_if_visible(_w: World, _t: Target, cell: Cell, r: httpx.Response) -> str | None:
+    found = [item["found"] for item in r.json()["tasks"]]
+    return None if found == [cell.sees_task()] else f"found={found}, sees={cell.sees_task()}"
+
+
+def requeued_only_if_changeable(_w: World, t: Target, cell: Cell, r: httpx.Response) -> str | None:
+    may = cell.principal in ("admin", "client_a")
+    requeued = r.json()["requeued"] == [t.params["task_id"]]
+    return None if requeued == may else f"requeued={r.json()}, may change={may}"
+
+
+def shows_own_tasks(w: World, _t: Target, cell: Cell, r: httpx.Response) -> str | None:
+    """Client A is shown its tasks here: the leak search of the others' answers is not vacuous."""
+    if cell.principal != "client_a" or any(t in r.text for t in w.tasks):
+        return None
+    return "client A is shown none of its own tasks"
+
+
+def delivered(_w: World, _t: Target, _c: Cell, r: httpx.Response) -> str | None:
+    """Client B's webhook has been offered events (so the leak search reads payloads)."""
+    return None if r.json()["items"] else "client B's webhook has no deliveries"
+
+
+def replays_all_own_tasks(w: World, _t: Target, cell: Cell, r: httpx.Response) -> str | None:
+    """Replayed from event 0, client A's stream names every task of client A's: the leak
+    search read the whole history."""
+    if cell.principal != "client_a":
+        return None
+    missing = [t for t in w.tasks if t not in r.text]
+    return f"{len(missing)} of client A's tasks missing from its replay" if missing else None
+
+
+def task_ids(w: World, t: Target, _c: Cell) -> dict[str, str]:
+    return {"task_ids": t.params["task_id"]}
+
+
+def requeue_ids(_w: World, t: Target, _c: Cell) -> dict[str, Any]:
+    return {"task_ids": [t.params["task_id"]]}
+
+
+def nothing_to_purge(w: World, _t: Target, _c: Cell) -> dict[str, str]:
+    return {"client_id": f"nobody-{w.uid}"}
+
+
+def replay_all(_w: World, _t: Target, _c: Cell) -> dict[str, str]:
+    return {"after": "0"}
+
+
+def cron(_w: World, _t: Target, _c: Cell) -> dict[str, str]:
+    return {"cron_expression": "*/5 * * * *"}
+
+
+def schedule_body(w: World, _t: Target, _c: Cell) -> dict[str, Any]:
+    return {**task_body(w, _t, _c), "cron_expression": "0 4 * * *"}
+
+
+def template_body(w: World, _t: Target, _c: Cell) -> dict[str, Any]:
+    name = f"m-{uuid.uuid4().hex[:10]}"
+    return {"name": name, "task_type": "x", "capability_required": w.idle_cap}
+
+
+def webhook_body(_w: World, _t: Target, _c: Cell) -> dict[str, Any]:
+    return {"url": DEAD_URL, "events": ["task.completed"], "enabled": False}
+
+
+def key_body(w: World, _t: Target, _c: Cell) -> dict[str, Any]:
+    return {"role": "client", "principal_id": f"k-{w.uid}"}
+
+
+# --- the matrix --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One way a route is asked: on what target (`World` maker name; None: no target), with
+    which rule; `by_visibility` asks once per task visibility; `changes` marks a call that
+    changes its target, which then gets a fresh one for every cell expected to succeed."""
+
+    expect: Rule
+    on: str | None = None
+    by_visibility: bool = False
+    changes: bool = False
+    body: Body | None = None
+    query: Body | None = None
+    check: Check | None = None
+    stream: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str
+    cases: tuple[Case, ...]
+    in_openapi: bool = True  # WebSocket and alias routes are not in /openapi.json
+
+
+def row(method: str, path: str, *cases: Case, in_openapi: bool = True) -> Row:
+    return Row(method, path, cases, in_openapi)
+
+
+PENDING, ASSIGNED, FAILED = "pending_task", "assigned_task", "failed_task"
+ANALYTICS_CASES = {
+    "export": tuple(
+        Case(anyone(200), query=lambda *_, r=report, f=fmt: {"report": r, "format": f})
+        for report in ("summary", "agents", "tasks", "trends")
+        for fmt in ("csv", "json")
+    )
+}
+
+ROWS: tuple[Row, ...] = (
+    row("GET", "/health", Case(public(200))),
+    row("GET", "/ready", Case(public(200))),
+    # decided by the caller's network or AINS_METRICS_TOKEN, not by principal: loopback scrapes
+    row("GET", "/metrics", Case(public(200)), in_openapi=False),
+    # --- tasks, client side
+    row("POST", "/aitp/tasks", Case(anyone(201), body=task_body),
+        Case(as_client_a(201), body=task_as_client_a),
+        Case(depends_on_visible(201), on=PENDING, by_visibility=True, body=depending_on_target),
+        Case(anyone(409), on=PENDING, body=taken_task_id)),
+    row("GET", "/aitp/tasks", Case(anyone(200), check=shows_own_tasks)),
+    row("GET", "/aitp/tasks/{task_id}", Case(task_read(200), on=PENDING, by_visibility=True),
+        Case(task_read(200), on=ASSIGNED, by_visibility=True),
+        Case(task_read(200), on=FAILED, by_visibility=True)),
+    row("GET", "/aitp/tasks/{task_id}/result",
+        Case(task_read(200), on=ASSIGNED, by_visibility=True)),
+    row("DELETE", "/aitp/tasks/{task_id}",
+        Case(task_change(200), on=PENDING, by_visibility=True, changes=True),
+        Case(task_change(200), on=ASSIGNED, by_visibility=True, changes=True)),
+    row("POST", "/aitp/tasks/{task_id}/retry",
+        Case(task_change(200), on=FAILED, by_visibility=True, changes=True)),
+    row("PUT", "/aitp/tasks/{task_id}/priority",
+        Case(task_change(200), on=PENDING, by_visibility=True, changes=True,
+             body=lambda *_: {"priority": 9})),
+    row("PUT", "/aitp/tasks/{task_id}/timeout",
+        Case(task_change(200), on=PENDING, by_visibility=True, changes=True,
+             body=lambda *_: {"timeout_seconds": 600})),
+    # --- tasks, agent side
+    row("POST", "/aitp/agents/{agent_id}/claim",
+        Case(agent_itself(200), on="own_agent", body=lambda *_: {"max_tasks": 5})),
+    row("POST", "/aitp/agents/{agent_id}/reports",
+        Case(agent_itself(200), on=ASSIGNED, changes=True, body=report_body,
+             check=report_outcome)),
+    row("POST", "/aitp/tasks/{task_id}/start",
+        Case(task_report(200), on=ASSIGNED, by_visibility=True, changes=True, body=attempt)),
+    row("POST", "/aitp/tasks/{task_id}/heartbeat",
+        Case(task_report(200), on=ASSIGNED, by_visibility=True, changes=True, body=attempt)),
+    row("POST", "/aitp/tasks/{task_id}/complete",
+        Case(task_report(200), on=ASSIGNED, by_visibility=True, changes=True, body=attempt)),
+    row("POST", "/aitp/tasks/{task_id}/fail",
+        Case(task_report(200), on=ASSIGNED, by_visibility=True, changes=True,
+             body=lambda w, t, c: {**attempt(w, t, c), "error": "no"})),
+    # --- batches
+    row("POST", "/aitp/tasks/batch",
+        Case(anyone(201), body=lambda w, t, c: {"tasks": [task_body(w, t, c)]}),
+        Case(depends_on_visible(201), on=PENDING, by_visibility=True,
+             body=lambda w, t, c: {"tasks": [depending_on_target(w, t, c)]}),
+        Case(anyone(409), on="batch", body=taken_batch_id)),
+    row("GET", "/aitp/tasks/batch/status",
+        Case(anyone(200), on=ASSIGNED, by_visibility=True, query=task_ids,
+             check=found_only_if_visible)),
+    row("GET", "/aitp/tasks/batch/{batch_id}", Case(owner(200), on="batch", by_visibility=True)),
+    row("GET", "/aitp/tasks/batch/{batch_id}/results",
+        Case(owner(200), on="batch", by_visibility=True)),
+    row("DELETE", "/aitp/tasks/batch/{batch_id}",
+        Case(owner(200), on="batch", by_visibility=True, changes=True)),
+    # --- dead-letter queue
+    row("GET", "/aitp/dlq", Case(anyone(200), check=shows_own_tasks)),
+    row("DELETE", "/aitp/dlq", Case(admin_only(200), query=nothing_to_purge)),
+    row("POST", "/aitp/dlq/requeue",
+        Case(anyone(200), on=FAILED, by_visibility=True, changes=True, body=requeue_ids,
+             check=requeued_only_if_changeable)),
+    row("POST", "/aitp/dlq/{task_id}/requeue",
+        Case(task_change(200), on=FAILED, by_visibility=True, changes=True)),
+    # --- queue, streams, analytics
+    row("GET", "/aitp/queue/stats", Case(anyone(200))),
+    row("GET", "/aitp/events",
+        Case(anyone(200), query=replay_all, stream=True, check=replays_all_own_tasks)),
+    row("GET", "/ws/tasks",
+        Case(anyone(200), query=replay_all, stream=True, check=replays_all_own_tasks),
+        in_openapi=False),
+    *(
+        row("GET", f"{prefix}/analytics/{report}",
+            *ANALYTICS_CASES.get(report, (Case(anyone(200)),)), in_openapi=prefix == "/aitp")
+        for prefix in ("/aitp", "/ains")
+        for report in ("summary", "agents", "tasks", "trends", "export")
+    ),
+    # --- agents
+    row("POST", "/ains/agents", Case(_authenticated(
+        lambda c: 201 if c.principal in ("admin", "assigned_agent") else 403), body=register_body)),
+    row("GET", "/ains/agents", Case(anyone(200))),
+    row("GET", "/ains/agents/{agent_id}", Case(anyone(200), on="own_agent")),
+    row("GET", "/ains/agents/{agent_id}/trust", Case(anyone(200), on="own_agent")),
+    row("PATCH", "/ains/agents/{agent_id}",
+        Case(admin_only(200), on="own_agent", body=lambda *_: {"reason": "matrix"})),
+    row("DELETE", "/ains/agents/{agent_id}",
+        Case(agent_itself(204), on="fresh_agent", changes=True)),
+    row("POST", "/ains/agents/{agent_id}/heartbeat", Case(agent_itself(200), on="own_agent")),
+    # --- keys and audit
+    row("POST", "/ains/keys", Case(admin_only(201), body=key_body)),
+    row("GET", "/ains/keys", Case(admin_only(200))),
+    row("DELETE", "/ains/keys/{key_id}", Case(admin_only(204), on="key", changes=True)),
+    row("GET", "/ains/audit", Case(admin_only(200))),
+    # --- schedules
+    row("POST", "/aitp/tasks/schedule", Case(anyone(201), body=schedule_body),
+        Case(anyone(409), on="schedule", body=taken_schedule_id),
+        Case(template_use(201), on="template", body=from_template)),
+    row("GET", "/aitp/tasks/schedule", Case(anyone(200))),
+    row("GET", "/aitp/tasks/schedule/preview", Case(anyone(200), query=cron)),
+    row("GET", "/aitp/tasks/schedule/{schedule_id}", Case(owner(200), on="schedule")),
+    row("PUT", "/aitp/tasks/schedule/{schedule_id}",
+        Case(owner(200), on="schedule", body=lambda *_: {"description": "matrix"})),
+    row("DELETE", "/aitp/tasks/schedule/{schedule_id}",
+        Case(owner(204), on="schedule", changes=True)),
+    row("GET", "/aitp/tasks/schedule/{schedule_id}/executions", Case(owner(200), on="schedule")),
+    row("GET", "/aitp/tasks/schedule/{schedule_id}/preview", Case(owner(200), on="schedule")),
+    row("POST", "/aitp/tasks/schedule/{schedule_id}/execute", Case(owner(201), on="schedule")),
+    row("POST", "/aitp/tasks/schedule/{schedule_id}/pause",
+        Case(owner(200), on="schedule", changes=True)),
+    row("POST", "/aitp/tasks/schedule/{schedule_id}/resume",
+        Case(owner(200), on="schedule", changes=True)),
+    # --- templates
+    row("POST", "/aitp/templates", Case(anyone(201), body=template_body)),
+    row("GET", "/aitp/templates", Case(anyone(200))),
+    row("GET", "/aitp/templates/{template_id}", Case(template_read(200), on="template")),
+    row("PUT", "/aitp/templates/{template_id}",
+        Case(template_change(200), on="template", body=lambda *_: {"priority": 4})),
+    row("PATCH", "/aitp/templates/{template_id}",
+        Case(template_change(200), on="template", body=lambda *_: {"priority": 3})),
+    row("DELETE", "/aitp/templates/{template_id}",
+        Case(template_change(204), on="template", changes=True)),
+    row("POST", "/aitp/templates/{template_id}/tasks",
+        Case(template_read(201), on="template", body=lambda *_: {})),
+    # --- webhooks (and the seed's /ains/webhooks aliases)
+    *(
+        r
+        for prefix in ("/aitp", "/ains")
+        for r in (
+            row("POST", f"{prefix}/webhooks", Case(anyone(201), body=webhook_body),
+                in_openapi=prefix == "/aitp"),
+            row("GET", f"{prefix}/webhooks", Case(anyone(200)), in_openapi=prefix == "/aitp"),
+            row("GET", f"{prefix}/webhooks/{{webhook_id}}", Case(owner(200), on="webhook"),
+                in_openapi=prefix == "/aitp"),
+            row("PUT", f"{prefix}/webhooks/{{webhook_id}}",
+                Case(owner(200), on="webhook", body=lambda *_: {"description": "matrix"}),
+                in_openapi=prefix == "/aitp"),
+            row("PATCH", f"{prefix}/webhooks/{{webhook_id}}",
+                Case(owner(200), on="webhook", body=lambda *_: {"description": "m"}),
+                in_openapi=prefix == "/aitp"),
+            row("DELETE", f"{prefix}/webhooks/{{webhook_id}}",
+                Case(owner(204), on="webhook", changes=True), in_openapi=prefix == "/aitp"),
+            row("GET", f"{prefix}/webhooks/{{webhook_id}}/deliveries",
+                Case(owner(200), on="webhook"),
+                Case(owner(200, by="client_b"), on="webhook_of_b", check=delivered),
+                in_openapi=prefix == "/aitp"),
+            row("GET", f"{prefix}/webhooks/{{webhook_id}}/logs", Case(owner(200), on="webhook"),
+                in_openapi=prefix == "/aitp"),
+            row("POST", f"{prefix}/webhooks/{{webhook_id}}/enable",
+                Case(owner(200), on="webhook", changes=True), in_openapi=prefix == "/aitp"),
+            row("POST", f"{prefix}/webhooks/{{webhook_id}}/test", Case(owner(200), on="webhook"),
+                in_openapi=prefix == "/aitp"),
+        )
+    ),
+)  # fmt: skip
