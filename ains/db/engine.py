@@ -36,6 +36,10 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _json_loads(value: str | bytes) -> Any:
+    return orjson.loads(value)
+
+
 def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     """Statement errors never carry their parameters (`hide_parameters`): they hold task
     input and results, and the errors end up in logs."""
@@ -48,6 +52,7 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
             pool_size=1,
             max_overflow=0,
             json_serializer=_json_dumps,
+            json_deserializer=_json_loads,
             pool_timeout=60,
             hide_parameters=True,
         )
@@ -68,6 +73,7 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
         pool_pre_ping=True,
         pool_recycle=3600,
         json_serializer=_json_dumps,
+        json_deserializer=_json_loads,
         hide_parameters=True,
     )
 

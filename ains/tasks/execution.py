@@ -329,7 +329,8 @@ class ExecutionService:
         s = Settlement(self.clock())
         ids = [r.task_id for r in reports]
         rows: dict[str, Any] = {
-            r.task_id: r for r in await repo.get_many(tx.conn, ids, for_update=True)
+            r.task_id: r
+            for r in await repo.get_many(tx.conn, ids, for_update=True, columns=repo.SETTLE_COLUMNS)
         }
         elsewhere = [t for t, r in rows.items() if r.assigned_agent_id != agent_id]
         earlier = await repo.attempted_by(tx.conn, elsewhere, agent_id)

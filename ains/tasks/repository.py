@@ -46,13 +46,26 @@ async def get(conn: AsyncConnection, task_id: str, *, for_update: bool = False) 
     return (await conn.execute(stmt)).first()
 
 
+# Everything but the payloads: what settling a report reads (decoding every input and result
+# of a 100-task report batch only to drop them cost more than the rest of the read).
+SETTLE_COLUMNS = [
+    c
+    for c in tasks.c
+    if c.name not in ("input_data", "input_encrypted", "result_data", "result_encrypted")
+]
+
+
 async def get_many(
-    conn: AsyncConnection, task_ids: Iterable[str], *, for_update: bool = False
+    conn: AsyncConnection,
+    task_ids: Iterable[str],
+    *,
+    for_update: bool = False,
+    columns: Sequence[sa.Column[Any]] | None = None,
 ) -> list[Row[Any]]:
     ids = list(dict.fromkeys(task_ids))
     if not ids:
         return []
-    stmt = sa.select(tasks).where(T.task_id.in_(ids)).order_by(T.task_id)
+    stmt = sa.select(*(columns or tasks.c)).where(T.task_id.in_(ids)).order_by(T.task_id)
     if for_update and conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     return list(await conn.execute(stmt))
