@@ -36,7 +36,10 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _json_loads(value: str | bytes) -> Any:
+def _json_loads(value: str | bytes | int | float) -> Any:
+    # SQLite's NUMERIC affinity hands a JSON number back as a number, not as text
+    if isinstance(value, int | float):
+        return value
     return orjson.loads(value)
 
 
