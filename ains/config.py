@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     webhook_allowed_hosts: list[str] = []
     webhook_timeout_seconds: float = Field(5.0, gt=0)
     webhook_max_concurrency: int = Field(32, ge=1)
+    # attempts per delivery (the first and its retries); a delivery that fails them all is one
+    # failed delivery, and 10 of those in a row disable the webhook
+    webhook_max_attempts: int = Field(8, ge=1, le=50)
+    webhook_retry_base_seconds: float = Field(1.0, gt=0)  # doubled per retry, capped at 60 s
 
     encryption_keys: str | None = None  # "kid1:base64key,kid2:base64key"; the first encrypts
     jwt_secret: str | None = None
