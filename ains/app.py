@@ -18,6 +18,7 @@ from ains.db.migrate import upgrade
 from ains.dlq.endpoints import router as dlq_router
 from ains.events.endpoints import router as events_router
 from ains.http import BodyLimitMiddleware, FastJSONResponse, install_error_handlers, problem
+from ains.maintenance.endpoints import router as maintenance_router
 from ains.metrics.db import instrument_engine
 from ains.metrics.exposition import render_metrics
 from ains.metrics.middleware import MetricsMiddleware
@@ -83,6 +84,7 @@ def routers() -> list[Any]:
         templates_router,
         webhooks_router,
         events_router,
+        maintenance_router,
         tasks_router,
     ]
 

@@ -16,11 +16,13 @@ from ains.config import Settings
 from ains.db.engine import Database, create_engine
 from ains.engine.deadlines import DeadlineLoop
 from ains.engine.dispatcher import Dispatcher
+from ains.engine.retention import RetentionLoop
 from ains.engine.scheduler import install_scheduler
 from ains.engine.waiters import AgentWaiters
 from ains.engine.webhook_sender import WebhookSender
 from ains.events.bus import Bus, create_bus
 from ains.events.stream import StreamHub
+from ains.maintenance.service import MaintenanceService
 from ains.metrics.business import observe_events
 from ains.queue.service import QueueService
 from ains.schedules.service import ScheduleService
@@ -60,6 +62,8 @@ class Services:
     webhook_sender: WebhookSender
     streams: StreamHub
     rollups: RollupFolder
+    maintenance: MaintenanceService
+    retention: RetentionLoop
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def _on_events(self, rows: list[dict[str, Any]]) -> None:
@@ -76,6 +80,7 @@ class Services:
             loop.create_task(self.webhook_sender.run(), name="webhook-sender"),
             loop.create_task(self.streams.run(), name="event-streams"),
             loop.create_task(self.rollups.run(), name="analytics-rollups"),
+            loop.create_task(self.retention.run(), name="retention"),
         ]
 
     async def stop(self) -> None:
@@ -105,6 +110,7 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
     deadlines.extra_deadlines.append(queue.next_escalation)
     deliverer = Deliverer(settings.webhook_allowed_hosts, settings.webhook_timeout_seconds)
     webhooks = WebhookService(settings, clock, deliverer, keyring)
+    maintenance = MaintenanceService(settings, clock, db, control)
     return Services(
         settings=settings,
         clock=clock,
@@ -127,4 +133,6 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         webhook_sender=WebhookSender(db, webhooks, bus, clock, settings.webhook_max_concurrency),
         streams=StreamHub(db, bus),
         rollups=RollupFolder(db, bus),
+        maintenance=maintenance,
+        retention=RetentionLoop(maintenance, bus, settings.retention_interval_seconds),
     )
