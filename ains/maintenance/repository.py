@@ -159,12 +159,25 @@ async def count(conn: AsyncConnection, kind: str, where: list[sa.ColumnElement[b
 
 
 async def take_batch(
-    conn: AsyncConnection, kind: str, where: list[sa.ColumnElement[bool]], limit: int
-) -> list[tuple[Any, ...]]:
-    """The keys of up to `limit` prunable rows, oldest first."""
+    conn: AsyncConnection,
+    kind: str,
+    where: list[sa.ColumnElement[bool]],
+    limit: int,
+    since: datetime | None,
+) -> tuple[list[tuple[Any, ...]], datetime | None]:
+    """The keys of up to `limit` prunable rows, oldest first, none older than `since` (where
+    the previous batch ended: rows kept by a rule are not walked again by every batch), and
+    the age of the last one."""
     k = KINDS[kind]
-    stmt = sa.select(*_keys(kind)).where(*where).order_by(k.age).limit(limit)
-    return [tuple(r) for r in await conn.execute(stmt)]
+    stmt = sa.select(*_keys(kind), k.age).where(*where).order_by(k.age).limit(limit)
+    if since is not None:
+        stmt = stmt.where(k.age >= since)
+    if kind == "tasks":
+        # walk finished tasks oldest first; SQLite's planner picks idx_tasks_status and sorts
+        # every finished task for each batch instead
+        stmt = stmt.with_hint(tasks, "INDEXED BY idx_tasks_completed_at", "sqlite")
+    rows = list(await conn.execute(stmt))
+    return [tuple(r)[:-1] for r in rows], (rows[-1][-1] if rows else None)
 
 
 def _key_in(kind: str, keys: Sequence[tuple[Any, ...]]) -> sa.ColumnElement[bool]:

@@ -4,6 +4,7 @@ transaction each, so submissions and claims only ever wait for one batch."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,19 @@ DAYS_SETTING: dict[str, str | None] = {
 }
 # tasks first: their events go with them, and the events kind then sees what is left
 ORDER = tuple(DAYS_SETTING)
+BATCH_SECONDS = 0.03  # what one batch (one transaction) should take on SQLite
+MIN_BATCH = 100
+MAX_PAUSE_SECONDS = 0.1
+
+
+def next_batch_size(size: int, took: float, most: int) -> int:
+    """The next batch's size on SQLite, so that a batch holds its one writer (and the
+    server's one connection) for about BATCH_SECONDS."""
+    if took > BATCH_SECONDS:
+        return max(MIN_BATCH, int(size * BATCH_SECONDS / took))
+    if took < BATCH_SECONDS / 2:
+        return min(most, size * 2)
+    return size
 
 
 @dataclass(frozen=True)
@@ -106,33 +120,51 @@ class MaintenanceService:
 
     async def _prune_kind(self, kind: str, cutoff: datetime, archive: Archive | None) -> int:
         total = 0
-        batch = self.settings.retention_batch_size
+        since: datetime | None = None
+        size = self.settings.retention_batch_size
         while True:
+            started = time.perf_counter()
             async with self.db.transaction() as tx:
-                deleted = await self._prune_batch(tx, kind, cutoff, archive, batch)
-            if deleted is None:
+                deleted, since = await self._prune_batch(tx, kind, cutoff, archive, since, size)
+            if since is None:
                 return total
             total += deleted
-            # let waiting requests in between batches (SQLite has one connection)
-            await asyncio.sleep(0)
+            took = time.perf_counter() - started
+            if self.db.is_sqlite:
+                size = next_batch_size(size, took, self.settings.retention_batch_size)
+            await self._pace(took)
+
+    async def _pace(self, took: float) -> None:
+        """Between batches. SQLite has one writer, and the server one connection: as long
+        again for everyone else, so submissions and claims wait for one short batch at most.
+        PostgreSQL's batches lock only the rows they delete, which nobody else writes."""
+        await asyncio.sleep(min(took, MAX_PAUSE_SECONDS) if self.db.is_sqlite else 0)
 
     async def _prune_batch(
-        self, tx: Tx, kind: str, cutoff: datetime, archive: Archive | None, limit: int
-    ) -> int | None:
-        """Deletes one batch; None when nothing is left (or another replica is pruning)."""
+        self,
+        tx: Tx,
+        kind: str,
+        cutoff: datetime,
+        archive: Archive | None,
+        since: datetime | None,
+        size: int,
+    ) -> tuple[int, datetime | None]:
+        """Deletes one batch; answers how many rows and where the next batch starts (None
+        when nothing is left, or another replica is pruning)."""
         conn = tx.conn
         if not await repo.lock(conn):
-            return None
+            return 0, None
         floor = await repo.outbox_floor(conn)
-        keys = await repo.take_batch(conn, kind, repo.where_of(kind, cutoff, floor), limit)
+        where = repo.where_of(kind, cutoff, floor)
+        keys, last = await repo.take_batch(conn, kind, where, size, since)
         if not keys:
-            return None
+            return 0, None
         if archive is not None:
             await archive.write(kind, await repo.archive_rows(conn, kind, keys))
         token = await repo.mark_pruning(conn)
         deleted = await repo.delete(conn, kind, keys)
         await repo.unmark_pruning(conn, token)
-        return deleted
+        return deleted, last
 
     async def sweep_stale(self) -> dict[str, int]:
         """Settle now the tasks past their timeout or lease, as the deadline loop would."""

@@ -47,7 +47,11 @@ def archived(backend: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, Path
     """A server of its own (counts are per database) that archives before deleting."""
     archive = tmp_path / "archive"
     with running_server(
-        backend, tmp_path, AINS_ARCHIVE_DIR=str(archive), AINS_RETENTION_INTERVAL_SECONDS="0"
+        backend,
+        tmp_path,
+        AINS_ARCHIVE_DIR=str(archive),
+        AINS_RETENTION_INTERVAL_SECONDS="0",
+        AINS_RETENTION_BATCH_SIZE="2",  # several batches per kind
     ) as server:
         yield server, archive
 
