@@ -31,8 +31,8 @@ DAYS_SETTING: dict[str, str | None] = {
 }
 # tasks first: their events go with them, and the events kind then sees what is left
 ORDER = tuple(DAYS_SETTING)
-BATCH_SECONDS = 0.03  # what one batch (one transaction) should take on SQLite
-MIN_BATCH = 100
+BATCH_SECONDS = 0.01  # what one batch (one transaction) should take on SQLite
+MIN_BATCH = 50
 MAX_PAUSE_SECONDS = 0.1
 
 
