@@ -24,6 +24,7 @@ from ains.http import (
     peer_of,
     problem,
 )
+from ains.maintenance.endpoints import router as maintenance_router
 from ains.metrics.access import scrape_refusal
 from ains.metrics.db import instrument_engine
 from ains.metrics.exposition import render_metrics
@@ -90,6 +91,7 @@ def routers() -> list[Any]:
         templates_router,
         webhooks_router,
         events_router,
+        maintenance_router,
         tasks_router,
     ]
 

@@ -14,8 +14,10 @@ from ains.config import Settings
 app = typer.Typer(help="DukeNet AINS: an AI task network server.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+admin_app = typer.Typer(help="Maintenance, on the database directly.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(admin_app, name="admin")
 
 
 def _mount_sdk_commands() -> None:
@@ -294,6 +296,40 @@ def keys_rotate_encryption(
             f"{report.unreadable} sealed values use a key no longer in AINS_ENCRYPTION_KEYS "
             "and stay as they are: add that key back to re-seal them"
         )
+
+
+@admin_app.command("cleanup")
+def admin_cleanup(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would go")] = False,
+    older_than_days: Annotated[
+        float | None, typer.Option(min=0, help="Overrides AINS_RETENTION_*_DAYS")
+    ] = None,
+) -> None:
+    """Prune rows past their retention (as POST /ains/admin/cleanup); prints the counts."""
+    import orjson
+
+    from ains.clock import utcnow
+    from ains.db.engine import Database, create_engine
+    from ains.db.migrate import upgrade
+    from ains.maintenance.service import MaintenanceService
+    from ains.security.principals import Principal
+
+    settings = Settings()
+    upgrade(settings.database_url)
+
+    async def run() -> dict[str, object]:
+        db = Database(create_engine(settings.database_url, pool_size=1))
+        try:
+            # pruning needs no task control; the stale-task sweep is the server's
+            service = MaintenanceService(settings, utcnow, db, None)
+            view = (await service.prune(dry_run=dry_run, older_than_days=older_than_days)).view()
+            await service.audit(Principal("admin", "cli"), "admin.cleanup", view)
+            return view
+        finally:
+            await db.dispose()
+
+    view = asyncio.run(run())
+    typer.echo(orjson.dumps(view, option=orjson.OPT_INDENT_2).decode())
 
 
 def main() -> None:

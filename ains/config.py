@@ -70,6 +70,23 @@ class Settings(BaseSettings):
     webhook_allowed_hosts: Annotated[list[str], NoDecode] = []
     webhook_timeout_seconds: float = Field(5.0, gt=0)
     webhook_max_concurrency: int = Field(32, ge=1)
+    # attempts per delivery (the first and its retries); a delivery that fails them all is one
+    # failed delivery, and 10 of those in a row disable the webhook
+    webhook_max_attempts: int = Field(8, ge=1, le=50)
+    webhook_retry_base_seconds: float = Field(1.0, gt=0)  # doubled per retry, capped at 60 s
+
+    # Retention (ains/maintenance): rows older than this many days are pruned, per kind; a
+    # per-kind setting left unset takes retention_days; 0 keeps that kind forever.
+    retention_days: float = Field(7.0, ge=0)
+    retention_tasks_days: float | None = Field(None, ge=0)
+    retention_events_days: float | None = Field(None, ge=0)
+    retention_deliveries_days: float | None = Field(None, ge=0)
+    retention_executions_days: float | None = Field(None, ge=0)
+    retention_trust_days: float | None = Field(None, ge=0)
+    retention_audit_days: float | None = Field(None, ge=0)
+    retention_interval_seconds: float = Field(3600.0, ge=0)  # 0: no background pruning
+    retention_batch_size: int = Field(1000, ge=1, le=50_000)
+    archive_dir: str | None = None  # JSON Lines of every pruned row, written before the delete
 
     encryption_keys: str | None = None  # "kid1:base64key,kid2:base64key"; the first encrypts
     jwt_secret: str | None = None

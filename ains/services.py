@@ -15,11 +15,13 @@ from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.engine import Database, create_engine
 from ains.engine.deadlines import DeadlineLoop
+from ains.engine.retention import RetentionLoop
 from ains.engine.scheduler import install_scheduler
 from ains.engine.waiters import AgentWaiters
 from ains.engine.webhook_sender import WebhookSender
 from ains.events.bus import Bus, create_bus
 from ains.events.stream import KEY_REVOKED_TOPIC, StreamHub
+from ains.maintenance.service import MaintenanceService
 from ains.metrics.business import observe_events
 from ains.queue.service import QueueService
 from ains.schedules.service import ScheduleService
@@ -58,6 +60,8 @@ class Services:
     webhook_sender: WebhookSender
     streams: StreamHub
     rollups: RollupFolder
+    maintenance: MaintenanceService
+    retention: RetentionLoop
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def _on_events(self, rows: list[dict[str, Any]]) -> None:
@@ -74,6 +78,7 @@ class Services:
             loop.create_task(self.streams.run(), name="event-streams"),
             loop.create_task(self.streams.recheck_keys(), name="stream-key-recheck"),
             loop.create_task(self.rollups.run(), name="analytics-rollups"),
+            loop.create_task(self.retention.run(), name="retention"),
         ]
 
     async def stop(self) -> None:
@@ -107,6 +112,7 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
     # a key revoked on any replica drops out of this replica's key cache at once
     bus.subscribe(KEY_REVOKED_TOPIC, auth.forget_key_id)
     webhooks = WebhookService(settings, clock, deliverer, keyring)
+    maintenance = MaintenanceService(settings, clock, db, control)
     return Services(
         settings=settings,
         clock=clock,
@@ -130,4 +136,6 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
             db, bus, settings.max_streams_per_principal, settings.stream_key_recheck_seconds
         ),
         rollups=RollupFolder(db, bus),
+        maintenance=maintenance,
+        retention=RetentionLoop(maintenance, bus, settings.retention_interval_seconds),
     )

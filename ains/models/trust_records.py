@@ -15,4 +15,5 @@ trust_records = sa.Table(
     ts("created_at", nullable=False),
     sa.Index("idx_trust_agent_score", "agent_id", sa.text("trust_score DESC")),
     sa.Index(None, "agent_id", "id"),
+    sa.Index(None, "created_at"),  # retention (0007)
 )

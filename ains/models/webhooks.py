@@ -37,6 +37,7 @@ webhook_deliveries = sa.Table(
     ts("delivered_at"),
     sa.UniqueConstraint("webhook_id", "event_id"),
     sa.Index(None, "webhook_id", "created_at"),
+    sa.Index(None, "created_at"),  # retention (0007)
 )
 
 webhook_attempts = sa.Table(

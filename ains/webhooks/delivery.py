@@ -37,10 +37,12 @@ class AttemptResult:
         return self.status_code == 410
 
 
-def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
-    """Delay before attempt ``attempt + 1``: 1 s, 2 s, 4 s … capped at 60 s, ±20 % jitter;
-    at least the receiver's ``Retry-After`` (capped at 10 minutes)."""
-    base = min(BACKOFF_BASE_SECONDS * 2.0 ** max(0, attempt - 1), BACKOFF_CAP_SECONDS)
+def backoff_seconds(
+    attempt: int, retry_after: float | None = None, base_seconds: float = BACKOFF_BASE_SECONDS
+) -> float:
+    """Delay before attempt ``attempt + 1``: 1 s, 2 s, 4 s … (``base_seconds`` doubled) capped
+    at 60 s, ±20 % jitter; at least the receiver's ``Retry-After`` (capped at 10 minutes)."""
+    base = min(base_seconds * 2.0 ** max(0, attempt - 1), BACKOFF_CAP_SECONDS)
     delay: float = base * random.uniform(0.8, 1.2)
     if retry_after is not None:
         delay = max(delay, min(retry_after, 600.0))

@@ -27,7 +27,7 @@ from ains.metrics.registry import record_webhook_delivery
 from ains.security.crypto import KeyRing
 from ains.security.principals import Principal
 from ains.webhooks import repository as repo
-from ains.webhooks.delivery import MAX_ATTEMPTS, AttemptResult, Deliverer, backoff_seconds
+from ains.webhooks.delivery import AttemptResult, Deliverer, backoff_seconds
 from ains.webhooks.schemas import WebhookIn, WebhookPatch, matches
 from ains.webhooks.secrets_at_rest import SEALED_PREFIX, DecryptionError, seal, unseal
 from ains.webhooks.signing import generate_secret, secret_key_bytes
@@ -374,23 +374,36 @@ class WebhookService:
             "last_status_code": result.status_code,
             "last_error": result.error,
         }
+        exhausted = attempt >= self.settings.webhook_max_attempts or result.gone
         if result.success:
             values.update(status="delivered", delivered_at=now, next_attempt_at=None)
-        elif attempt >= MAX_ATTEMPTS or result.gone:
+        elif exhausted:
             values.update(status="failed", next_attempt_at=None)
         else:
-            delay = backoff_seconds(attempt, result.retry_after)
+            delay = backoff_seconds(
+                attempt, result.retry_after, self.settings.webhook_retry_base_seconds
+            )
             values.update(status="pending", next_attempt_at=now + timedelta(seconds=delay))
         await repo.update_delivery(tx.conn, delivery.delivery_id, values)
-        failures = await repo.record_outcome(
-            tx.conn, delivery.webhook_id, success=result.success, now=now
-        )
+        if result.success or exhausted:
+            await self._count_delivery(tx, delivery.webhook_id, result, attempt, now)
+
+    async def _count_delivery(
+        self, tx: Tx, webhook_id: str, result: AttemptResult, attempts: int, now: datetime
+    ) -> None:
+        """A delivery has ended (delivered, or failed after its last attempt): the webhook's
+        count of consecutive failed deliveries is reset or bumped. A failed attempt that will
+        be retried counts for nothing yet, so one burst of errors cannot disable a webhook."""
+        failures = await repo.record_outcome(tx.conn, webhook_id, success=result.success, now=now)
         if result.gone:
-            await repo.disable(tx.conn, delivery.webhook_id, "receiver answered 410 Gone", now)
+            await repo.disable(tx.conn, webhook_id, "receiver answered 410 Gone", now)
         elif failures >= DISABLE_AFTER_FAILURES:
-            reason = f"{failures} consecutive failed deliveries; last: {result.error}"
-            await repo.disable(tx.conn, delivery.webhook_id, reason, now)
-            log.warning("webhook %s disabled: %s", delivery.webhook_id, reason)
+            reason = (
+                f"{failures} consecutive failed deliveries (the last after {attempts} "
+                f"attempts: {result.error})"
+            )
+            await repo.disable(tx.conn, webhook_id, reason, now)
+            log.warning("webhook %s disabled: %s", webhook_id, reason)
 
     async def next_due(self, conn: AsyncConnection) -> datetime | None:
         return await repo.next_due(conn)

@@ -369,6 +369,10 @@ ROWS: tuple[Row, ...] = (
     row("GET", "/ains/keys", Case(admin_only(200))),
     row("DELETE", "/ains/keys/{key_id}", Case(admin_only(204), on="key", changes=True)),
     row("GET", "/ains/audit", Case(admin_only(200))),
+    # --- maintenance (a dry run: the matrix's world must stay as it is)
+    row("POST", "/ains/admin/cleanup", Case(admin_only(200), body=lambda *_: {"dry_run": True})),
+    row("POST", "/ains/admin/sweep-stale", Case(admin_only(200))),
+    row("GET", "/ains/admin/stats", Case(admin_only(200))),
     # --- schedules
     row("POST", "/aitp/tasks/schedule", Case(anyone(201), body=schedule_body),
         Case(anyone(409), on="schedule", body=taken_schedule_id),

@@ -26,9 +26,11 @@ class Received:
 
 @dataclass
 class Receiver:
-    """``status_for(n)`` picks the answer to the n-th request (0-based); 200 by default."""
+    """``status_for(n)`` picks the answer to the n-th request (0-based); 200 by default.
+    ``status_by_request(n, headers)``, when given, picks it instead (headers lower-cased)."""
 
     status_for: Callable[[int], int] = lambda _n: 200
+    status_by_request: Callable[[int, dict[str, str]], int] | None = None
     requests: list[Received] = field(default_factory=list)
     port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -47,16 +49,22 @@ class Receiver:
 
 
 @contextmanager
-def receiver(status_for: Callable[[int], int] = lambda _n: 200) -> Iterator[Receiver]:
-    rec = Receiver(status_for=status_for)
+def receiver(
+    status_for: Callable[[int], int] = lambda _n: 200,
+    status_by_request: Callable[[int, dict[str, str]], int] | None = None,
+) -> Iterator[Receiver]:
+    rec = Receiver(status_for=status_for, status_by_request=status_by_request)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             with rec.lock:
                 n = len(rec.requests)
-                status = rec.status_for(n)
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                if rec.status_by_request is not None:
+                    status = rec.status_by_request(n, headers)
+                else:
+                    status = rec.status_for(n)
                 headers["_ok"] = "1" if status < 300 else "0"
                 rec.requests.append(Received(self.path, headers, body, time.time()))
             self.send_response(status)
