@@ -49,6 +49,10 @@ class Tally:
     failures: list[str] = field(default_factory=list)
 
 
+# ~1,600 requests and a world of fixtures per backend: minutes on a loaded machine
+pytestmark = pytest.mark.timeout(600)
+
+
 def _read_sse(world: World, url: str, headers: dict[str, str], params: Any) -> Outcome:
     text = ""
     timeout = httpx.Timeout(10, read=QUIET_SECONDS)

@@ -81,6 +81,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name, table, _ in INDEXES:
         op.drop_index(name, table_name=table)
-    _replace_delete_trigger(skip_pruning=True)
+    _replace_delete_trigger(skip_pruning=False)
     if op.get_bind().dialect.name == "sqlite":
         op.drop_table("retention_marker")
