@@ -1,0 +1,260 @@
+"""Request rate limits per principal and route class (`submit`, `claim`, `report`, `read`,
+`admin`), counted by the `limits` library: in process memory, or in Redis when
+`AINS_REDIS_URL` is set so that replicas share the counters.
+
+The strategy is limits' sliding-window counter: a limit of N per period lets a principal burst
+up to N at once and then N per period, as a token bucket of N tokens refilled at N per period
+would, for two counters per principal and class. Unauthenticated floods are `throttle.py`'s
+business (failed authentications per address); this module counts only known principals."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Mapping
+from typing import Final, Literal, get_args
+
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.errors import StorageError
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ains.exceptions import TooManyRequests
+from ains.security.principals import Principal
+
+log = logging.getLogger("ains.ratelimit")
+
+RouteClass = Literal["submit", "claim", "report", "read", "admin"]
+ROUTE_CLASSES: Final[tuple[RouteClass, ...]] = get_args(RouteClass)
+# Far above what one principal does in normal use or in the benchmarks (one process serves a
+# few thousand requests a second here), low enough to stop a runaway client on big hardware.
+DEFAULT_RATE_LIMITS: Final[dict[RouteClass, str]] = {
+    "submit": "10000/second",
+    "claim": "5000/second",
+    "report": "10000/second",
+    "read": "2000/second",
+    "admin": "200/second",
+}
+Rules = dict[RouteClass, tuple[RateLimitItem, ...]]
+
+_ADMIN_PREFIXES: Final = ("/ains/keys", "/ains/audit", "/ains/admin", "/aitp/dlq")
+_CLAIM_PATHS: Final = frozenset({"/aitp/agents/{agent_id}/claim"})
+_REPORT_PATHS: Final = frozenset(
+    {
+        "/aitp/tasks/{task_id}/start",
+        "/aitp/tasks/{task_id}/heartbeat",
+        "/aitp/tasks/{task_id}/complete",
+        "/aitp/tasks/{task_id}/fail",
+        "/aitp/agents/{agent_id}/reports",
+        "/ains/agents/{agent_id}/heartbeat",
+    }
+)
+_READ_METHODS: Final = frozenset({"GET", "HEAD"})
+# Where a limited request leaves its RateLimit-* headers for `RateLimitHeaders`.
+_SCOPE_KEY: Final = "ains.ratelimit"
+# How long the memory fallback serves after Redis failed, before Redis is tried again.
+REDIS_RETRY_SECONDS: Final = 5.0
+
+
+def route_class(methods: frozenset[str] | set[str], path: str) -> RouteClass:
+    """The class of a route, from its methods and template (`/aitp/tasks/{task_id}/start`)."""
+    if path.startswith(_ADMIN_PREFIXES):
+        return "admin"
+    if methods <= _READ_METHODS:
+        return "read"
+    if path in _CLAIM_PATHS:
+        return "claim"
+    if path in _REPORT_PATHS:
+        return "report"
+    return "submit"  # every other change a caller makes: tasks, batches, schedules, webhooks…
+
+
+def parse_rate_limits(raw: Mapping[str, str | None]) -> Rules:
+    """The defaults overridden by `raw` (`{"read": "100/second"}`; null lifts a class's
+    limit). Raises ValueError naming AINS_RATE_LIMITS, the class and what is expected."""
+    unknown = sorted(set(raw) - set(ROUTE_CLASSES))
+    if unknown:
+        raise ValueError(
+            f"AINS_RATE_LIMITS: unknown route class {unknown[0]!r}; "
+            f"expected one of {', '.join(ROUTE_CLASSES)}"
+        )
+    rules: Rules = {}
+    for name in ROUTE_CLASSES:
+        text = raw[name] if name in raw else DEFAULT_RATE_LIMITS[name]
+        if text is None:
+            continue
+        try:
+            items = tuple(parse_many(text))
+        except ValueError:
+            items = ()
+        if not items or any(item.amount < 1 for item in items):
+            raise ValueError(
+                f"AINS_RATE_LIMITS: {name}={text!r} is not a rate limit; expected the limits "
+                "notation, like '2000/second' or '100/minute;10/second', or null for none"
+            )
+        rules[name] = items
+    return rules
+
+
+def _memory_storage() -> MemoryStorage:
+    """limits' memory storage starts a task sweeping every expired key on each hit; sweeping at
+    most once a second keeps a hit's cost flat (expired counters are also dropped when read,
+    so the sweep only frees memory). Patched on the instance: a subclass would register itself
+    as limits' `async+memory` storage and wrap every method a second time."""
+    storage = MemoryStorage()
+    sweep = getattr(storage, "_MemoryStorage__schedule_expiry")  # noqa: B009
+    next_sweep = 0.0
+
+    async def schedule_expiry() -> None:
+        nonlocal next_sweep
+        now = time.monotonic()
+        if now >= next_sweep:
+            next_sweep = now + 1.0
+            await sweep()
+
+    setattr(storage, "_MemoryStorage__schedule_expiry", schedule_expiry)  # noqa: B010
+    return storage
+
+
+class RateLimits:
+    """Admits or refuses an authenticated request by its principal and its route's class."""
+
+    def __init__(
+        self, rules: Rules, redis_url: str | None = None, key_prefix: str = "ains:ratelimit"
+    ) -> None:
+        self.rules = rules
+        self._local = SlidingWindowCounterRateLimiter(_memory_storage())
+        self._shared: SlidingWindowCounterRateLimiter | None = None
+        if redis_url:
+            storage = RedisStorage(
+                "async+" + redis_url,
+                wrap_exceptions=True,
+                implementation="redispy",
+                key_prefix=key_prefix,
+                socket_connect_timeout=1.0,
+                socket_timeout=1.0,
+            )
+            self._shared = SlidingWindowCounterRateLimiter(storage)
+        self._shared_down_until = 0.0
+        # id of a route (routes are not hashable, and live as long as the app) -> its class,
+        # computed once per route, on its first request
+        self._classes: dict[int, RouteClass] = {}
+
+    async def start(self) -> None:
+        if self._shared is not None and not await self._shared.storage.check():
+            self._redis_failed("not reachable at start")
+
+    async def stop(self) -> None:
+        if self._shared is not None:
+            connection = self._shared.storage.bridge.get_connection()  # type: ignore[attr-defined]
+            await connection.aclose()
+
+    async def admit(self, request: Request, principal: Principal) -> None:
+        """Count the request; raise 429 past the limit. The RateLimit-* headers of an admitted
+        request are left in its scope for `RateLimitHeaders`."""
+        scope = request.scope
+        route = scope.get("route")
+        if route is None or scope["type"] != "http":
+            return
+        cls = self._classes.get(id(route))
+        if cls is None:
+            cls = self._classes[id(route)] = route_class(
+                frozenset(getattr(route, "methods", None) or ()), route.path_format
+            )
+        items = self.rules.get(cls)
+        if items:
+            scope[_SCOPE_KEY] = await self._hit(items, cls, principal)
+
+    async def _hit(
+        self, items: tuple[RateLimitItem, ...], cls: RouteClass, principal: Principal
+    ) -> list[tuple[bytes, bytes]]:
+        limiter = self._limiter()
+        try:
+            return await self._hit_with(limiter, items, cls, principal)
+        except StorageError as exc:
+            self._redis_failed(str(exc))
+            return await self._hit_with(self._local, items, cls, principal)
+
+    async def _hit_with(
+        self,
+        limiter: SlidingWindowCounterRateLimiter,
+        items: tuple[RateLimitItem, ...],
+        cls: RouteClass,
+        principal: Principal,
+    ) -> list[tuple[bytes, bytes]]:
+        tightest: tuple[int, int, int] | None = None  # (remaining, limit, reset)
+        for item in items:
+            admitted = await limiter.hit(item, cls, principal.actor)
+            stats = await limiter.get_window_stats(item, cls, principal.actor)
+            reset = max(0, math.ceil(stats.reset_time - time.time()))
+            if not admitted:
+                raise _refusal(item, cls, principal, max(1, reset))
+            if tightest is None or stats.remaining < tightest[0]:
+                tightest = (stats.remaining, item.amount, reset)
+        assert tightest is not None
+        remaining, limit, reset = tightest
+        return [
+            (b"ratelimit-limit", str(limit).encode()),
+            (b"ratelimit-remaining", str(remaining).encode()),
+            (b"ratelimit-reset", str(reset).encode()),
+        ]
+
+    def _limiter(self) -> SlidingWindowCounterRateLimiter:
+        if self._shared is None:
+            return self._local
+        if self._shared_down_until and time.monotonic() < self._shared_down_until:
+            return self._local
+        if self._shared_down_until:
+            self._shared_down_until = 0.0
+            log.warning("rate limits: trying Redis again; counters are shared again if it answers")
+        return self._shared
+
+    def _redis_failed(self, reason: str) -> None:
+        if not self._shared_down_until:  # once per outage, not once per request
+            log.warning(
+                "rate limits: Redis (AINS_REDIS_URL) failed (%s); counting in this process's "
+                "memory, not shared with other replicas, and trying Redis again every %.0f s",
+                reason,
+                REDIS_RETRY_SECONDS,
+            )
+        self._shared_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+
+
+def _refusal(
+    item: RateLimitItem, cls: RouteClass, principal: Principal, retry_after: int
+) -> TooManyRequests:
+    return TooManyRequests(
+        f"rate limit exceeded: {principal.actor} may make {item} '{cls}' requests "
+        f"(AINS_RATE_LIMITS); retry in {retry_after} s",
+        extra={"route_class": cls, "limit": str(item), "retry_after": retry_after},
+        headers={
+            "Retry-After": str(retry_after),
+            "RateLimit-Limit": str(item.amount),
+            "RateLimit-Remaining": "0",
+            "RateLimit-Reset": str(retry_after),
+        },
+    )
+
+
+class RateLimitHeaders:
+    """Adds the RateLimit-* headers `RateLimits.admit` left in the scope to the answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_limits(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = scope.get(_SCOPE_KEY)
+                if extra:
+                    message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_limits)
