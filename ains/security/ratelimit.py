@@ -9,21 +9,26 @@ business (failed authentications per address); this module counts only known pri
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final, Literal, get_args
 
+import orjson
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
 from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ains.exceptions import TooManyRequests
 from ains.security.principals import Principal
+from ains.security.throttle import MAX_ENTRIES
 
 log = logging.getLogger("ains.ratelimit")
 
@@ -53,10 +58,16 @@ _REPORT_PATHS: Final = frozenset(
     }
 )
 _READ_METHODS: Final = frozenset({"GET", "HEAD"})
-# Where a limited request leaves its RateLimit-* headers for `RateLimitHeaders`.
-_SCOPE_KEY: Final = "ains.ratelimit"
+# Where a route's guard leaves the route class, and `admit` the RateLimit-* headers.
+_CLASS_KEY: Final = "ains.route_class"
+_HEADERS_KEY: Final = "ains.ratelimit"
 # How long the memory fallback serves after Redis failed, before Redis is tried again.
 REDIS_RETRY_SECONDS: Final = 5.0
+# A refused request is answered when it may retry, but at least REFUSAL_DELAY_MIN and at most
+# REFUSAL_DELAY_MAX seconds later: a flood over N connections then costs the server at most
+# 2N full answers a second (the rest are answered before their body is read), not its CPU.
+REFUSAL_DELAY_MIN: Final = 0.5
+REFUSAL_DELAY_MAX: Final = 1.0
 
 
 def route_class(methods: frozenset[str] | set[str], path: str) -> RouteClass:
@@ -119,6 +130,46 @@ def _memory_storage() -> MemoryStorage:
     return storage
 
 
+class RefusedCredentials:
+    """Credentials refused for a route class, until a request may pass again: their next
+    requests are answered 429 before their body is read or their key checked, so a flooding
+    client costs the server as little as possible. Keyed by the exact Authorization header, so
+    only a caller holding the credential can meet the entry."""
+
+    def __init__(self) -> None:
+        self._until: dict[tuple[bytes, RouteClass], tuple[float, RateLimitItem, Principal]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._until)
+
+    def add(
+        self, credential: bytes, cls: RouteClass, until: float, why: tuple[RateLimitItem, Principal]
+    ) -> None:
+        if len(self._until) >= MAX_ENTRIES:
+            self._prune(time.monotonic())
+        self._until[credential, cls] = (until, *why)
+
+    def refused(
+        self, credential: bytes, cls: RouteClass, now: float
+    ) -> tuple[RateLimitItem, Principal, float] | None:
+        """The limit, the principal and the seconds left, while the credential is refused."""
+        entry = self._until.get((credential, cls))
+        if entry is None:
+            return None
+        until, item, principal = entry
+        if now >= until:
+            del self._until[credential, cls]
+            return None
+        return item, principal, until - now
+
+    def _prune(self, now: float) -> None:
+        for key, (until, *_) in list(self._until.items()):
+            if now >= until:
+                del self._until[key]
+        while len(self._until) >= MAX_ENTRIES:
+            del self._until[next(iter(self._until))]
+
+
 class RateLimits:
     """Admits or refuses an authenticated request by its principal and its route's class."""
 
@@ -126,6 +177,7 @@ class RateLimits:
         self, rules: Rules, redis_url: str | None = None, key_prefix: str = "ains:ratelimit"
     ) -> None:
         self.rules = rules
+        self.refused = RefusedCredentials()
         self._local = SlidingWindowCounterRateLimiter(_memory_storage())
         self._shared: SlidingWindowCounterRateLimiter | None = None
         if redis_url:
@@ -139,9 +191,6 @@ class RateLimits:
             )
             self._shared = SlidingWindowCounterRateLimiter(storage)
         self._shared_down_until = 0.0
-        # id of a route (routes are not hashable, and live as long as the app) -> its class,
-        # computed once per route, on its first request
-        self._classes: dict[int, RouteClass] = {}
 
     async def start(self) -> None:
         if self._shared is not None and not await self._shared.storage.check():
@@ -152,21 +201,41 @@ class RateLimits:
             connection = self._shared.storage.bridge.get_connection()  # type: ignore[attr-defined]
             await connection.aclose()
 
+    def guard(self, app: ASGIApp, cls: RouteClass) -> ASGIApp:
+        """Wraps one route's ASGI app (once, at start): marks its requests with the route's
+        class and answers a credential refused for that class at once."""
+        refused = self.refused
+
+        async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+            scope[_CLASS_KEY] = cls
+            if refused:
+                credential = _authorization(scope)
+                found = credential and refused.refused(credential, cls, time.monotonic())
+                if found:
+                    item, principal, left = found
+                    refusal = await _after_delay(item, cls, principal, left)
+                    await _problem(refusal)(scope, receive, send)
+                    return
+            await app(scope, receive, send)
+
+        return guarded
+
     async def admit(self, request: Request, principal: Principal) -> None:
         """Count the request; raise 429 past the limit. The RateLimit-* headers of an admitted
         request are left in its scope for `RateLimitHeaders`."""
         scope = request.scope
-        route = scope.get("route")
-        if route is None or scope["type"] != "http":
+        cls: RouteClass | None = scope.get(_CLASS_KEY)
+        items = self.rules.get(cls) if cls else None
+        if not items or cls is None:
             return
-        cls = self._classes.get(id(route))
-        if cls is None:
-            cls = self._classes[id(route)] = route_class(
-                frozenset(getattr(route, "methods", None) or ()), route.path_format
-            )
-        items = self.rules.get(cls)
-        if items:
-            scope[_SCOPE_KEY] = await self._hit(items, cls, principal)
+        try:
+            scope[_HEADERS_KEY] = await self._hit(items, cls, principal)
+        except _Refused as refused:
+            credential = _authorization(scope)
+            if credential:
+                until = time.monotonic() + refused.seconds
+                self.refused.add(credential, cls, until, (refused.item, principal))
+            raise await _after_delay(refused.item, cls, principal, refused.seconds) from None
 
     async def _hit(
         self, items: tuple[RateLimitItem, ...], cls: RouteClass, principal: Principal
@@ -189,11 +258,11 @@ class RateLimits:
         for item in items:
             admitted = await limiter.hit(item, cls, principal.actor)
             stats = await limiter.get_window_stats(item, cls, principal.actor)
-            reset = max(0, math.ceil(stats.reset_time - time.time()))
+            seconds = max(0.0, stats.reset_time - time.time())
             if not admitted:
-                raise _refusal(item, cls, principal, max(1, reset))
+                raise _Refused(item, seconds)
             if tightest is None or stats.remaining < tightest[0]:
-                tightest = (stats.remaining, item.amount, reset)
+                tightest = (stats.remaining, item.amount, math.ceil(seconds))
         assert tightest is not None
         remaining, limit, reset = tightest
         return [
@@ -223,9 +292,39 @@ class RateLimits:
         self._shared_down_until = time.monotonic() + REDIS_RETRY_SECONDS
 
 
-def _refusal(
-    item: RateLimitItem, cls: RouteClass, principal: Principal, retry_after: int
+def install_rate_limits(routes: Iterable[BaseRoute], limits: RateLimits) -> None:
+    """Guards every HTTP route; its class is computed here, once, from its template."""
+    for route in routes:
+        methods = getattr(route, "methods", None)
+        if isinstance(route, Route) and methods:
+            route.app = limits.guard(route.app, route_class(frozenset(methods), route.path))
+
+
+class _Refused(Exception):
+    def __init__(self, item: RateLimitItem, seconds: float) -> None:
+        self.item = item
+        self.seconds = seconds
+
+
+def _authorization(scope: Scope) -> bytes:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return bytes(value)
+    return b""
+
+
+async def _after_delay(
+    item: RateLimitItem, cls: RouteClass, principal: Principal, seconds: float
 ) -> TooManyRequests:
+    delay = min(max(seconds, REFUSAL_DELAY_MIN), REFUSAL_DELAY_MAX)
+    await asyncio.sleep(delay)
+    return _refusal(item, cls, principal, seconds - delay)
+
+
+def _refusal(
+    item: RateLimitItem, cls: RouteClass, principal: Principal, seconds: float
+) -> TooManyRequests:
+    retry_after = max(1, math.ceil(seconds))
     return TooManyRequests(
         f"rate limit exceeded: {principal.actor} may make {item} '{cls}' requests "
         f"(AINS_RATE_LIMITS); retry in {retry_after} s",
@@ -236,6 +335,17 @@ def _refusal(
             "RateLimit-Remaining": "0",
             "RateLimit-Reset": str(retry_after),
         },
+    )
+
+
+def _problem(exc: TooManyRequests) -> Response:
+    # as ains.http.problem renders it (importing it here would be an import cycle via config)
+    body = {"type": "about:blank", "title": exc.title, "status": 429, "detail": exc.detail}
+    return Response(
+        orjson.dumps({**body, **exc.extra}),
+        status_code=429,
+        media_type="application/problem+json",
+        headers=exc.headers,
     )
 
 
@@ -252,7 +362,7 @@ class RateLimitHeaders:
 
         async def send_with_limits(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = scope.get(_SCOPE_KEY)
+                extra = scope.get(_HEADERS_KEY)
                 if extra:
                     message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)

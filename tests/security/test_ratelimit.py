@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,12 @@ from tests.support.server import (
     free_port,
     fresh_database_url,
     running_server,
+    wait_for,
 )
 from tests.support.services import unavailable
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+JSON = {"Content-Type": "application/json"}
 
 
 def _limits(**per_class: str) -> str:
@@ -102,6 +105,43 @@ def test_a_burst_is_refused_with_429_and_another_client_is_not_limited(
             assert _remaining(listed) == 2
             # nothing of the refused submission was written
             assert len(listed.json()["items"]) == 5
+
+
+def test_a_refused_client_is_answered_before_its_body_is_read(
+    backend: str, tmp_path: Path, uid: str
+) -> None:
+    """After a refusal, that credential's requests of the class are refused before anything
+    else (not even the body is validated), with a Retry-After counting down, and no sooner than
+    half a second (a flood costs little). Other classes and other clients never meet it."""
+    limits = _limits(submit="2/minute", read="2/second")
+    with running_server(backend, tmp_path, AINS_RATE_LIMITS=limits) as server:
+        with server.client() as local_admin:
+            key_a = _key(local_admin, "client", f"a-{uid}")
+            key_b = _key(local_admin, "client", f"b-{uid}")
+        with server.client(key_a) as a, server.client(key_b) as b:
+            statuses = [_submit(a, f"a-{uid}", f"cap-{uid}").status_code for _ in range(2)]
+            # the third is refused (or the fourth, when a minute ended in between)
+            for _ in range(2):
+                statuses.append(_submit(a, f"a-{uid}", f"cap-{uid}").status_code)
+                if statuses[-1] == 429:
+                    break
+            assert statuses[:2] == [201, 201] and statuses[-1] == 429, statuses
+
+            started = time.monotonic()
+            not_even_json = a.post("/aitp/tasks", content=b"{", headers=JSON)
+            assert time.monotonic() - started >= 0.5
+            problem = _assert_refused(not_even_json, 2, "submit")
+            assert problem["retry_after"] == int(not_even_json.headers["retry-after"]) <= 60
+            assert b.post("/aitp/tasks", content=b"{", headers=JSON).status_code == 422
+
+            reads = [a.get("/aitp/tasks").status_code for _ in range(3)]
+            assert reads[:2] == [200, 200], reads  # another class, its own count
+            wait_for(
+                lambda: a.get("/aitp/tasks").status_code == 200,
+                timeout=5,
+                interval=0.1,
+                message="client A's reads to be admitted again once the second is over",
+            )
 
 
 def test_claims_and_reports_are_counted_apart(backend: str, tmp_path: Path, uid: str) -> None:
