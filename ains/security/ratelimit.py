@@ -41,7 +41,7 @@ DEFAULT_RATE_LIMITS: Final[dict[RouteClass, str]] = {
     "claim": "5000/second",
     "report": "10000/second",
     "read": "2000/second",
-    "admin": "200/second",
+    "admin": "1000/second",
 }
 Rules = dict[RouteClass, tuple[RateLimitItem, ...]]
 
@@ -190,7 +190,8 @@ class RateLimits:
                 socket_timeout=1.0,
             )
             self._shared = SlidingWindowCounterRateLimiter(storage)
-        self._shared_down_until = 0.0
+        self._redis_down = False
+        self._retry_redis_at = 0.0
 
     async def start(self) -> None:
         if self._shared is not None and not await self._shared.storage.check():
@@ -242,10 +243,14 @@ class RateLimits:
     ) -> list[tuple[bytes, bytes]]:
         limiter = self._limiter()
         try:
-            return await self._hit_with(limiter, items, cls, principal)
+            headers = await self._hit_with(limiter, items, cls, principal)
         except StorageError as exc:
             self._redis_failed(str(exc))
             return await self._hit_with(self._local, items, cls, principal)
+        if self._redis_down and limiter is self._shared:
+            self._redis_down = False
+            log.warning("rate limits: Redis answers again; counters are shared again")
+        return headers
 
     async def _hit_with(
         self,
@@ -272,24 +277,20 @@ class RateLimits:
         ]
 
     def _limiter(self) -> SlidingWindowCounterRateLimiter:
-        if self._shared is None:
+        if self._shared is None or time.monotonic() < self._retry_redis_at:
             return self._local
-        if self._shared_down_until and time.monotonic() < self._shared_down_until:
-            return self._local
-        if self._shared_down_until:
-            self._shared_down_until = 0.0
-            log.warning("rate limits: trying Redis again; counters are shared again if it answers")
         return self._shared
 
     def _redis_failed(self, reason: str) -> None:
-        if not self._shared_down_until:  # once per outage, not once per request
+        self._retry_redis_at = time.monotonic() + REDIS_RETRY_SECONDS
+        if not self._redis_down:  # once per outage, not once per request or retry
+            self._redis_down = True
             log.warning(
                 "rate limits: Redis (AINS_REDIS_URL) failed (%s); counting in this process's "
                 "memory, not shared with other replicas, and trying Redis again every %.0f s",
                 reason,
                 REDIS_RETRY_SECONDS,
             )
-        self._shared_down_until = time.monotonic() + REDIS_RETRY_SECONDS
 
 
 def install_rate_limits(routes: Iterable[BaseRoute], limits: RateLimits) -> None:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import redis
 
+from ains.security.ratelimit import REDIS_RETRY_SECONDS
 from tests.support.flows import register_agent
 from tests.support.server import (
     ROOT,
@@ -199,6 +200,8 @@ def test_unreachable_redis_falls_back_to_memory_and_logs_once(backend: str, tmp_
         answers = [api.get("/aitp/tasks") for _ in range(3)]
         assert [r.status_code for r in answers] == [200] * 3
         assert [_remaining(r) for r in answers] == [2, 1, 0]
+        _assert_refused(api.get("/aitp/tasks"), 3, "read")
+        time.sleep(REDIS_RETRY_SECONDS + 0.5)  # Redis is tried again, and fails again
         _assert_refused(api.get("/aitp/tasks"), 3, "read")
         assert server.log().count("rate limits: Redis (AINS_REDIS_URL) failed") == 1
 
