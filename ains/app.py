@@ -33,7 +33,7 @@ from ains.metrics.state import StateCollector, StateSnapshot
 from ains.queue.endpoints import router as queue_router
 from ains.schedules.endpoints import router as schedules_router
 from ains.security.endpoints import router as security_router
-from ains.security.ratelimit import RateLimitHeaders, install_rate_limits
+from ains.security.ratelimit import install_rate_limits
 from ains.services import Services, build_services
 from ains.tasks.endpoints import hot_router as tasks_hot_router
 from ains.tasks.endpoints import router as tasks_router
@@ -68,7 +68,6 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     )
     app.state.services = services
     install_error_handlers(app)
-    app.add_middleware(RateLimitHeaders)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     for router in routers():

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from typing import Final, Literal, get_args
 
 import orjson
@@ -204,20 +204,27 @@ class RateLimits:
 
     def guard(self, app: ASGIApp, cls: RouteClass) -> ASGIApp:
         """Wraps one route's ASGI app (once, at start): marks its requests with the route's
-        class and answers a credential refused for that class at once."""
+        class, answers a credential refused for that class at once, and adds the RateLimit-*
+        headers `admit` left in the scope. A plain function handing back the app's coroutine,
+        so no coroutine frame is added to the request's chain."""
         refused = self.refused
 
-        async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        def guarded(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
             scope[_CLASS_KEY] = cls
             if refused:
                 credential = _authorization(scope)
                 found = credential and refused.refused(credential, cls, time.monotonic())
                 if found:
-                    item, principal, left = found
-                    refusal = await _after_delay(item, cls, principal, left)
-                    await _problem(refusal)(scope, receive, send)
-                    return
-            await app(scope, receive, send)
+                    return _answer_refused(*found, cls, scope, receive, send)
+
+            async def send_with_limits(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    extra = scope.get(_HEADERS_KEY)
+                    if extra:
+                        message["headers"] = [*message.get("headers", ()), *extra]
+                await send(message)
+
+            return app(scope, receive, send_with_limits)
 
         return guarded
 
@@ -314,6 +321,19 @@ def _authorization(scope: Scope) -> bytes:
     return b""
 
 
+async def _answer_refused(
+    item: RateLimitItem,
+    principal: Principal,
+    left: float,
+    cls: RouteClass,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+) -> None:
+    refusal = await _after_delay(item, cls, principal, left)
+    await _problem(refusal)(scope, receive, send)
+
+
 async def _after_delay(
     item: RateLimitItem, cls: RouteClass, principal: Principal, seconds: float
 ) -> TooManyRequests:
@@ -348,24 +368,3 @@ def _problem(exc: TooManyRequests) -> Response:
         media_type="application/problem+json",
         headers=exc.headers,
     )
-
-
-class RateLimitHeaders:
-    """Adds the RateLimit-* headers `RateLimits.admit` left in the scope to the answer."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_limits(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                extra = scope.get(_HEADERS_KEY)
-                if extra:
-                    message["headers"] = [*message.get("headers", ()), *extra]
-            await send(message)
-
-        await self.app(scope, receive, send_with_limits)
