@@ -230,7 +230,7 @@ class RateLimits:
 
     async def admit(self, request: Request, principal: Principal) -> None:
         """Count the request; raise 429 past the limit. The RateLimit-* headers of an admitted
-        request are left in its scope for `RateLimitHeaders`."""
+        request are left in its scope for the route's guard to send."""
         scope = request.scope
         cls: RouteClass | None = scope.get(_CLASS_KEY)
         items = self.rules.get(cls) if cls else None
