@@ -34,6 +34,7 @@ from ains.metrics.state import StateCollector, StateSnapshot
 from ains.queue.endpoints import router as queue_router
 from ains.schedules.endpoints import router as schedules_router
 from ains.security.endpoints import router as security_router
+from ains.security.ratelimit import install_rate_limits
 from ains.services import Services, build_services
 from ains.tasks.endpoints import hot_router as tasks_hot_router
 from ains.tasks.endpoints import router as tasks_router
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     for router in routers():
         # joined directly (not wrapped per router): measurably less CPU per request
         app.router.routes.extend(router.routes)
+    install_rate_limits(app.router.routes, services.rate_limits)
     _add_operational_routes(app, services)
     return app
 

@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ains.security.crypto import KeyConfigError, KeyRing
+from ains.security.ratelimit import Rules, parse_rate_limits
 from ains.webhooks.ssrf import AllowList
 
 DEFAULT_DATABASE_URL = "sqlite:///./ains.db"
@@ -27,7 +28,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AINS_", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
-    redis_url: str | None = None  # reserved for the routing cache; the server runs without it
+    # optional; when set, rate-limit counters live there, shared by every replica
+    redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(1, ge=1)
@@ -104,6 +106,19 @@ class Settings(BaseSettings):
     auth_failure_window_seconds: float = Field(60.0, gt=0)
     # Repeated denials of one (address, principal, reason) within this window are one audit row.
     audit_denial_window_seconds: float = Field(60.0, gt=0)
+
+    # Requests per principal and route class (submit, claim, report, read, admin), in the
+    # `limits` notation ("2000/second", "100/minute;10/second"), JSON; classes not named keep
+    # their defaults (ains/security/ratelimit.py), null lifts a class's limit.
+    rate_limits: dict[str, str | None] = {}
+    # prefix of the rate-limit keys in Redis (replicas sharing counters must share it)
+    rate_limit_key_prefix: str = Field("ains:ratelimit", min_length=1)
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _rate_limits(cls, value: dict[str, str | None]) -> dict[str, str | None]:
+        parse_rate_limits(value)  # raises a ValueError naming AINS_RATE_LIMITS
+        return value
 
     # /metrics: a Bearer token that may scrape from anywhere, and the networks that may scrape
     # without it (comma-separated CIDRs).
@@ -204,6 +219,10 @@ class Settings(BaseSettings):
     @cached_property
     def metrics_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         return tuple(ipaddress.ip_network(p, strict=False) for p in _split(self.metrics_allow))
+
+    @cached_property
+    def rate_limit_rules(self) -> Rules:
+        return parse_rate_limits(self.rate_limits)
 
     @cached_property
     def is_sqlite(self) -> bool:

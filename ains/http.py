@@ -211,6 +211,7 @@ async def current_principal(request: Request) -> Principal:
         request.headers.get("authorization"), peer_of(request)
     )
     request.state.principal = principal
+    await services.rate_limits.admit(request, principal)
     return principal
 
 
@@ -221,6 +222,7 @@ async def caller(request: Request) -> tuple[Services, Principal]:
         request.headers.get("authorization"), peer_of(request)
     )
     request.state.principal = principal
+    await services.rate_limits.admit(request, principal)
     return services, principal
 
 

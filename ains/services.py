@@ -27,6 +27,7 @@ from ains.queue.service import QueueService
 from ains.schedules.service import ScheduleService
 from ains.security.auth import Authenticator
 from ains.security.crypto import KeyRing
+from ains.security.ratelimit import RateLimits
 from ains.tasks.control import TaskControl
 from ains.tasks.execution import ExecutionService
 from ains.tasks.group_commit import GroupCommitter
@@ -46,6 +47,7 @@ class Services:
     bus: Bus
     keyring: KeyRing | None
     auth: Authenticator
+    rate_limits: RateLimits
     tasks: TaskService
     execution: ExecutionService
     control: TaskControl
@@ -71,6 +73,7 @@ class Services:
     async def start(self) -> None:
         self.db.on_events = self._on_events
         await self.bus.start()
+        await self.rate_limits.start()
         loop = asyncio.get_running_loop()
         self.background = [
             loop.create_task(self.deadlines.run(), name="deadlines"),
@@ -88,6 +91,7 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.bus.stop()
+        await self.rate_limits.stop()
         await self.auth.denials.flush()  # denials still being counted
         await self.db.dispose()
 
@@ -120,6 +124,9 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         bus=bus,
         keyring=keyring,
         auth=auth,
+        rate_limits=RateLimits(
+            settings.rate_limit_rules, settings.redis_url, settings.rate_limit_key_prefix
+        ),
         tasks=tasks,
         execution=execution,
         control=control,
