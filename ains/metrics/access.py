@@ -4,9 +4,9 @@ connecting from a configured network (AINS_METRICS_ALLOW, loopback by default)."
 from __future__ import annotations
 
 import hmac
-import ipaddress
 
 from ains.config import Settings
+from ains.security.auth import peer_address
 
 
 def scrape_refusal(
@@ -28,12 +28,5 @@ def scrape_refusal(
 
 
 def _in_networks(settings: Settings, peer: str | None) -> bool:
-    if not peer:
-        return False
-    try:
-        address = ipaddress.ip_address(peer.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in network for network in settings.metrics_networks)
+    address = peer_address(peer)
+    return address is not None and any(address in network for network in settings.metrics_networks)

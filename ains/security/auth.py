@@ -28,17 +28,23 @@ class TooManyFailures(TooManyRequests):
     """Too many failed authentications from one address; audited like a denial."""
 
 
-def is_loopback_peer(host: str | None) -> bool:
-    """Whether the TCP peer is this machine (the whole of 127/8, ::1, IPv4-mapped loopback)."""
+def peer_address(host: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The TCP peer's address (an IPv4-mapped IPv6 one as IPv4, no zone), None if not an IP."""
     if not host:
-        return False
+        return None
     try:
         address = ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
-        return False
+        return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
+        return address.ipv4_mapped
+    return address
+
+
+def is_loopback_peer(host: str | None) -> bool:
+    """Whether the TCP peer is this machine (the whole of 127/8, ::1, IPv4-mapped loopback)."""
+    address = peer_address(host)
+    return address is not None and address.is_loopback
 
 
 def failure_bucket(peer: str | None) -> str:
