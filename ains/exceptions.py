@@ -62,6 +62,11 @@ class PayloadTooLarge(AinsError):
     title = "Content Too Large"
 
 
+class UnsupportedMediaType(AinsError):
+    status_code = 415
+    title = "Unsupported Media Type"
+
+
 class Unprocessable(AinsError):
     status_code = 422
     title = "Unprocessable Content"

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ains import json_input
-from ains.exceptions import AinsError, BadRequest, FieldError
+from ains.exceptions import AinsError, BadRequest, FieldError, UnsupportedMediaType
 from ains.security.auth import TooManyFailures
 from ains.security.principals import Principal
 
@@ -150,7 +150,13 @@ async def _decode_body(request: Request) -> None:
     body = await request.body()
     content_type = request.headers.get("content-type", "application/json").partition(";")[0]
     content_type = content_type.strip().lower()
-    if body and content_type.startswith("application/") and content_type.endswith("json"):
+    is_json = content_type.startswith("application/") and content_type.endswith("json")
+    if body and not is_json:
+        raise UnsupportedMediaType(
+            f"request bodies are JSON: send Content-Type: application/json (got {content_type!r})",
+            errors=[FieldError("Content-Type", "must be application/json")],
+        )
+    if body:
         services: Services = request.app.state.services
         # FastAPI reads the body through request.json(), which returns this cached value
         request._json = json_input.decode(body, services.settings.max_json_depth)

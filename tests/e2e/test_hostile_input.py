@@ -57,6 +57,23 @@ def test_a_body_that_is_not_json_is_a_422_on_the_body(api: httpx.Client) -> None
     _still_served_on_the_same_connection(api, r)
 
 
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+def test_a_body_that_is_not_sent_as_json_is_a_415_and_writes_nothing(
+    api: httpx.Client, uid: str, content_type: str
+) -> None:
+    body = task_body(uid).encode()
+    r = api.post("/aitp/tasks", content=body, headers={"content-type": content_type})
+    assert r.status_code == 415, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"] == [{"field": "Content-Type", "reason": "must be application/json"}]
+    listed = api.get("/aitp/tasks", params={"client_id": f"c-{uid}"}).json()["items"]
+    assert listed == []
+    # the same body sent as JSON is accepted
+    assert api.post("/aitp/tasks", content=body, headers=JSON).status_code == 201
+
+
 def test_nesting_up_to_the_limit_is_accepted(api: httpx.Client, uid: str) -> None:
     # AINS_MAX_JSON_DEPTH (64) levels of objects and arrays: the body and 63 below it
     task = submit(api, f"cap-{uid}", input_data=_nest(63))
