@@ -74,6 +74,18 @@ def test_a_body_that_is_not_sent_as_json_is_a_415_and_writes_nothing(
     assert api.post("/aitp/tasks", content=body, headers=JSON).status_code == 201
 
 
+def test_an_oversized_chunked_body_is_a_413_like_a_sized_one(api: httpx.Client) -> None:
+    def chunks() -> Any:  # no Content-Length: the size shows only while reading
+        for _ in range(2048):
+            yield b" " * 1024
+
+    r = api.post("/aitp/tasks", content=chunks(), headers=JSON)
+    assert r.status_code == 413, r.text
+    assert "AINS_MAX_BODY_BYTES" in r.json()["detail"]
+    sized = api.post("/aitp/tasks", content=b" " * (2048 * 1024), headers=JSON)
+    assert sized.status_code == 413
+
+
 def test_nesting_up_to_the_limit_is_accepted(api: httpx.Client, uid: str) -> None:
     # AINS_MAX_JSON_DEPTH (64) levels of objects and arrays: the body and 63 below it
     task = submit(api, f"cap-{uid}", input_data=_nest(63))
