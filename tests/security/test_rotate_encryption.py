@@ -6,7 +6,6 @@ from the database on both backends."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import subprocess
 import sys
@@ -14,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 from standardwebhooks.webhooks import Webhook
 
-from ains.db.engine import create_engine
-from ains.models import metadata
 from ains.security.crypto import generate_key
+from tests.support.database import rows_containing
 from tests.support.flows import claim, register_agent, wait_status
 from tests.support.receiver import Received, receiver
 from tests.support.server import (
@@ -34,25 +31,6 @@ from tests.webhooks.helpers import register
 NO_DELAY = {"max_retries": 1, "strategy": "fixed", "base_delay_seconds": 0, "jitter": False}
 OLD, NEW = f"old:{generate_key()}", f"new:{generate_key()}"
 HOOKS = {"AINS_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"}
-
-
-def _rows_with(url: str, needle: str) -> list[str]:
-    """Every table row (all columns, JSON included) whose text contains ``needle``."""
-
-    async def scan() -> list[str]:
-        engine = create_engine(url)
-        found = []
-        try:
-            async with engine.connect() as conn:
-                for table in metadata.sorted_tables:
-                    for row in await conn.execute(sa.select(table)):
-                        if needle in repr(tuple(row)):
-                            found.append(f"{table.name}: {row}")
-        finally:
-            await engine.dispose()
-        return found
-
-    return asyncio.run(scan())
 
 
 def _rotate(url: str, keys: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -109,17 +87,17 @@ def test_rotate_encryption_reseals_everything_with_the_newest_key(
                     done, failed, cancelled = _sealed_tasks(api, uid)
             finally:
                 server.stop()
-            assert len(_rows_with(url, "v1.old.")) >= 8, "sealed with the old key"
-            assert not _rows_with(url, "v1.new.")
+            assert len(rows_containing(url, "v1.old.")) >= 8, "sealed with the old key"
+            assert not rows_containing(url, "v1.new.")
 
             # the new key first, the old one kept: batches of 2 rows
             out = _rotate(url, f"{NEW},{OLD}", "--batch-size", "2")
             assert out.returncode == 0, out.stderr
             assert "re-sealed with key new" in out.stdout and "1 webhooks" in out.stdout
-            assert _rows_with(url, "v1.old.") == []
-            assert len(_rows_with(url, "v1.new.")) >= 8
+            assert rows_containing(url, "v1.old.") == []
+            assert len(rows_containing(url, "v1.new.")) >= 8
             for plain in ("in-", "res-", "meta-", "prog-", "err-", "why-", "hooksecret-"):
-                assert _rows_with(url, plain + uid) == [], f"{plain} in plaintext"
+                assert rows_containing(url, plain + uid) == [], f"{plain} in plaintext"
             again = _rotate(url, f"{NEW},{OLD}")  # idempotent: nothing left to do
             assert again.returncode == 0, again.stderr
             assert "0 tasks, 0 task_attempts, 0 events, 0 webhooks" in again.stdout

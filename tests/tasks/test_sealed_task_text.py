@@ -5,41 +5,19 @@ secret is nowhere in plaintext, while GET /aitp/tasks/{id} shows the owner the r
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
-from ains.db.engine import create_engine
-from ains.models import metadata
 from ains.security.crypto import generate_key
+from tests.support.database import rows_containing
 from tests.support.flows import claim, register_agent, wait_status
 from tests.support.receiver import receiver
 from tests.support.server import running_server, wait_for
 from tests.webhooks.helpers import register
 
 NO_DELAY = {"max_retries": 1, "strategy": "fixed", "base_delay_seconds": 0, "jitter": False}
-
-
-def _tables_holding(url: str, secret: str) -> list[str]:
-    """Every table.row (all columns, JSON included) where `secret` appears as plain text."""
-
-    async def scan() -> list[str]:
-        engine = create_engine(url)
-        found = []
-        try:
-            async with engine.connect() as conn:
-                for table in metadata.sorted_tables:
-                    for row in await conn.execute(sa.select(table)):
-                        if secret in repr(tuple(row)):
-                            found.append(f"{table.name}: {row}")
-        finally:
-            await engine.dispose()
-        return found
-
-    return asyncio.run(scan())
 
 
 def _fail(api: httpx.Client, task_id: str, attempt_id: str, error: str, retryable: bool) -> None:
@@ -103,7 +81,7 @@ def test_encrypted_tasks_seal_errors_progress_metadata_and_reasons(
                 )
                 shown = owner.get(f"/aitp/tasks/{failed['task_id']}").json()
                 shown_cancelled = owner.get(f"/aitp/tasks/{cancelled['task_id']}").json()
-        leaks = _tables_holding(server.database_url, secret)
+        leaks = rows_containing(server.database_url, secret)
     assert leaks == []
     assert not [q for q in rec.requests if secret.encode() in q.body]
     assert shown["last_error"] == f"boom {secret}"
