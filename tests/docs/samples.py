@@ -99,10 +99,11 @@ def parse_page(path: Path) -> Page:
 def page_script(page: Page, base_url: str) -> str:
     """One bash script that runs the page's samples in order against `base_url`."""
     parts = [
-        "set -euo pipefail",
+        "set -euo pipefail -m",
         "BACKGROUND=()",
-        'trap \'for p in "${BACKGROUND[@]}"; do kill "$p" 2>/dev/null || true; done\' EXIT',
-        'curl() { command curl --fail-with-body --silent --show-error "$@"; echo; }',
+        'trap \'for p in "${BACKGROUND[@]}"; do kill -- "-$p" 2>/dev/null || true; done\' EXIT',
+        "shopt -s inherit_errexit",
+        'curl() { local rc=0; command curl --fail-with-body -sS "$@" || rc=$?; echo; return "$rc"; }',
     ]
     for number, sample in enumerate(page.runnable):
         code = sample.code
