@@ -10,7 +10,7 @@ against a real server. An HTML comment on the line before a block changes how it
 - `<!-- sample: skip — <reason> -->` — not run; the reason is required.
 
 A page-wide `<!-- samples-env: NAME=value … -->` sets environment variables of the page's server.
-Inside samples, `localhost:8000` is the server under test. `curl` fails on an HTTP error
+Inside samples, `localhost:8000` (or `127.0.0.1:8000`) is the server under test. `curl` fails on an HTTP error
 (`--fail-with-body`), so a sample that gets a 4xx or 5xx fails the test.
 """
 
@@ -26,7 +26,7 @@ RUNNABLE = {"bash": "bash", "sh": "bash", "python": "python", "javascript": "nod
 DIRECTIVE = re.compile(r"<!--\s*sample:\s*(?P<kind>[a-z-]+)\s*(?:[—-]+\s*(?P<reason>.*?))?\s*-->")
 PAGE_ENV = re.compile(r"<!--\s*samples-env:\s*(?P<pairs>.*?)\s*-->")
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w-]*)\s*$")
-SERVER_ADDRESSES = ("http://localhost:8000", "http://127.0.0.1:8000")
+SERVER_ADDRESSES = ("localhost:8000", "127.0.0.1:8000")
 
 
 @dataclass
@@ -105,10 +105,11 @@ def page_script(page: Page, base_url: str) -> str:
         "shopt -s inherit_errexit",
         'curl() { local rc=0; command curl --fail-with-body -sS "$@" || rc=$?; echo; return "$rc"; }',
     ]
+    host_port = base_url.split("://", 1)[-1]
     for number, sample in enumerate(page.runnable):
         code = sample.code
         for address in SERVER_ADDRESSES:
-            code = code.replace(address, base_url)
+            code = code.replace(address, host_port)
         parts.append(f'echo "### {sample.page}:{sample.line} ({sample.kind})" >&2')
         body = _as_bash(sample.language, code, f"SAMPLE_{number}")
         if sample.kind == "background":
