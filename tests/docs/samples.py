@@ -10,7 +10,8 @@ against a real server. An HTML comment on the line before a block changes how it
 - `<!-- sample: skip — <reason> -->` — not run; the reason is required.
 
 A page-wide `<!-- samples-env: NAME=value … -->` sets environment variables of the page's server.
-Inside samples, `localhost:8000` (or `127.0.0.1:8000`) is the server under test. `curl` fails on an HTTP error
+Inside samples, `localhost:8000` (or `127.0.0.1:8000`) is the server under test, and the
+ports 9123–9125 (as `127.0.0.1:9123` or `port=9123`) are free ports of the run, for receivers. `curl` fails on an HTTP error
 (`--fail-with-body`), so a sample that gets a 4xx or 5xx fails the test.
 """
 
@@ -27,6 +28,8 @@ DIRECTIVE = re.compile(r"<!--\s*sample:\s*(?P<kind>[a-z-]+)\s*(?:[—-]+\s*(?P<r
 PAGE_ENV = re.compile(r"<!--\s*samples-env:\s*(?P<pairs>.*?)\s*-->")
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w-]*)\s*$")
 SERVER_ADDRESSES = ("localhost:8000", "127.0.0.1:8000")
+# ports of receivers the samples start themselves (webhook receivers): each run gets free ones
+SAMPLE_PORTS = ("9123", "9124", "9125")
 
 
 @dataclass
@@ -96,8 +99,9 @@ def parse_page(path: Path) -> Page:
     return page
 
 
-def page_script(page: Page, base_url: str) -> str:
-    """One bash script that runs the page's samples in order against `base_url`."""
+def page_script(page: Page, base_url: str, sample_ports: dict[str, int] | None = None) -> str:
+    """One bash script that runs the page's samples in order against `base_url`; the ports in
+    `sample_ports` (documented port → port to use) are replaced too."""
     parts = [
         "set -euo pipefail -m",
         "BACKGROUND=()",
@@ -110,6 +114,9 @@ def page_script(page: Page, base_url: str) -> str:
         code = sample.code
         for address in SERVER_ADDRESSES:
             code = code.replace(address, host_port)
+        for documented, actual in (sample_ports or {}).items():
+            code = code.replace(f"127.0.0.1:{documented}", f"127.0.0.1:{actual}")
+            code = code.replace(f"port={documented}", f"port={actual}")
         parts.append(f'echo "### {sample.page}:{sample.line} ({sample.kind})" >&2')
         body = _as_bash(sample.language, code, f"SAMPLE_{number}")
         if sample.kind == "background":

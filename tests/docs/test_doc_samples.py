@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.docs.samples import ROOT, documented_pages, page_script, parse_page
-from tests.support.server import running_server
+from tests.docs.samples import SAMPLE_PORTS
+from tests.support.server import free_port, running_server
 from tests.support.services import unavailable
 
 PAGES = [parse_page(path) for path in documented_pages()]
@@ -51,7 +52,8 @@ def test_the_samples_of_each_page_run(page, backend: str, tmp_path: Path) -> Non
     (work / "examples").symlink_to(ROOT / "examples") if (ROOT / "examples").exists() else None
     with running_server(backend, tmp_path, **page.server_env) as server:
         script = work / "samples.sh"
-        script.write_text(page_script(page, server.url))
+        ports = {port: free_port() for port in SAMPLE_PORTS}
+        script.write_text(page_script(page, server.url, ports))
         env = {
             **os.environ,
             **extra_env,
