@@ -4,7 +4,7 @@
 #   docker run -e AINS_DATABASE_URL=postgresql://... -p 8000:8000 dukenet/ains
 #
 # Listening on 0.0.0.0 is not loopback, so the server refuses to start until an admin API key
-# exists in its database (protected mode, SPEC §3). Create one first, against the same database:
+# exists in its database (protected mode). Create one first, against the same database:
 #   docker run --rm -e AINS_DATABASE_URL=... dukenet/ains \
 #     sh -c 'ains db upgrade && ains keys create --role admin --name ops'
 # (the key is printed alone on the last line, once). docker-compose.yml does exactly that in its

@@ -22,9 +22,12 @@ test: $(BIN)/ains  ## the whole suite, SQLite and PostgreSQL, with line coverage
 	$(BIN)/coverage report
 
 lint: $(BIN)/ains
-	$(BIN)/ruff check ains ains_client ains_agent tests bench
-	$(BIN)/ruff format --check ains ains_client ains_agent tests bench
+	$(BIN)/ruff check ains ains_client ains_agent tests bench tools
+	$(BIN)/ruff format --check ains ains_client ains_agent tests bench tools
 	$(BIN)/mypy
+
+docs: $(BIN)/ains  ## the docs site into site/ (mkdocs strict: a broken link or missing page fails)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 bench: $(BIN)/ains  ## quick run of every bench, one summary table; BENCH_ARGS="--full --json out.json"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
@@ -33,4 +36,4 @@ bench-compare: $(BIN)/ains  ## AINS beside Celery and PgQueuer (installs the [be
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench.compare $(BENCH_ARGS)
 
-.PHONY: install run test lint bench bench-compare
+.PHONY: install run test lint docs bench bench-compare

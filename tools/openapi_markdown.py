@@ -78,7 +78,7 @@ def _operation(spec: JSON, method: str, path: str, operation: JSON) -> str:
 
 def _body(spec: JSON, body: JSON) -> list[str]:
     content = body.get("content", {})
-    media, payload = next(iter(content.items()), ("application/json", {}))
+    media, payload = next(iter(content.items()), ("application/json", JSON()))
     schema = _resolve(spec, payload.get("schema", {}))
     properties = schema.get("properties", {})
     lines = [f"Request body (`{media}`):\n"]

@@ -11,8 +11,8 @@ against a real server. An HTML comment on the line before a block changes how it
 
 A page-wide `<!-- samples-env: NAME=value … -->` sets environment variables of the page's server.
 Inside samples, `localhost:8000` (or `127.0.0.1:8000`) is the server under test, and the
-ports 9123–9125 (as `127.0.0.1:9123` or `port=9123`) are free ports of the run, for receivers. `curl` fails on an HTTP error
-(`--fail-with-body`), so a sample that gets a 4xx or 5xx fails the test.
+ports 9123–9125 (as `127.0.0.1:9123` or `port=9123`) are free ports of the run, for receivers.
+`curl` fails on an HTTP error (`--fail-with-body`), so a sample that gets a 4xx or 5xx fails.
 """
 
 from __future__ import annotations
@@ -107,7 +107,8 @@ def page_script(page: Page, base_url: str, sample_ports: dict[str, int] | None =
         "BACKGROUND=()",
         'trap \'for p in "${BACKGROUND[@]}"; do kill -- "-$p" 2>/dev/null || true; done\' EXIT',
         "shopt -s inherit_errexit",
-        'curl() { local rc=0; command curl --fail-with-body -sS "$@" || rc=$?; echo; return "$rc"; }',
+        'curl() { local rc=0; command curl --fail-with-body -sS "$@" || rc=$?; echo; '
+        'return "$rc"; }',
     ]
     host_port = base_url.split("://", 1)[-1]
     for number, sample in enumerate(page.runnable):

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.samples import ROOT, documented_pages, page_script, parse_page
-from tests.docs.samples import SAMPLE_PORTS
+from tests.docs.samples import ROOT, SAMPLE_PORTS, documented_pages, page_script, parse_page
 from tests.support.server import free_port, running_server
 from tests.support.services import unavailable
 
@@ -60,8 +59,8 @@ def test_the_samples_of_each_page_run(page, backend: str, tmp_path: Path) -> Non
             "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
             "AINS_URL": server.url,
             "PYTHONPATH": str(ROOT),
+            "AINS_DATABASE_URL": server.database_url,
         }
-        env.pop("AINS_DATABASE_URL", None)
         done = subprocess.run(
             ["bash", str(script)], cwd=work, env=env, capture_output=True, text=True, timeout=540
         )
