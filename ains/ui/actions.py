@@ -11,7 +11,7 @@ from ains.dlq.service import DlqService
 from ains.exceptions import AinsError, Unprocessable
 from ains.http import ValidatedRoute, peer_of
 from ains.services import Services
-from ains.ui.pages import task_context, task_page
+from ains.ui.pages import task_context, task_page, trust_series
 from ains.ui.rendering import first, flash, form_fields, render
 from ains.ui.session import CSRF_FIELD, changing_visitor, sign_in, sign_out
 
@@ -169,7 +169,7 @@ async def _agent_status(request: Request, agent_id: str, status: str) -> Respons
     context = {
         "a": agent,
         "admin": who.principal.is_admin,
-        "trust": {agent_id: [r["trust_score"] for r in reversed(history)]},
+        "trust": {agent_id: trust_series(history)},
     }
     word = "released" if status == "ACTIVE" else "quarantined"
     return render(request, "agent_row.html", who, context, headers=flash(f"{agent_id} {word}"))

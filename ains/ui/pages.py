@@ -188,12 +188,9 @@ async def agents(request: Request, who: VisitorDep, cursor: str | None = None) -
             conn, capability=None, online=None, limit=PAGE, cursor=cursor
         )
         trust = {
-            a["agent_id"]: [
-                r["trust_score"]
-                for r in reversed(
-                    await services.agents.trust_history(conn, who.principal, a["agent_id"], 30)
-                )
-            ]
+            a["agent_id"]: trust_series(
+                await services.agents.trust_history(conn, who.principal, a["agent_id"], 30)
+            )
             for a in page["items"]
         }
     context = {
@@ -204,6 +201,14 @@ async def agents(request: Request, who: VisitorDep, cursor: str | None = None) -
         "next_cursor": page.get("next_cursor"),
     }
     return render(request, "agents.html", who, context)
+
+
+def trust_series(history: list[dict[str, Any]]) -> list[float]:
+    """An agent's trust over its records, oldest first, from the score before the first one."""
+    if not history:
+        return []
+    oldest = history[-1]
+    return [oldest["trust_score"] - oldest["delta"]] + [r["trust_score"] for r in history[::-1]]
 
 
 FilterQ = Annotated[str | None, Query(max_length=200)]

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from ains.security.crypto import generate_key
 from tests.support.server import running_server
 from tests.ui.world import ConsoleWorld
 
@@ -11,5 +12,7 @@ from tests.ui.world import ConsoleWorld
 @pytest.fixture(scope="module")
 def console(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
     """A server of its own: the console's tests make admin keys, which end protected mode."""
-    with running_server(backend, tmp_path_factory.mktemp("console")) as server:
+    # with a key ring, so that the pages show a sealed task
+    keys = {"AINS_ENCRYPTION_KEYS": f"k1:{generate_key()}"}
+    with running_server(backend, tmp_path_factory.mktemp("console"), **keys) as server:
         yield ConsoleWorld(server).setup()

@@ -62,6 +62,20 @@ class ConsoleWorld:
             assert r.json()["dead_lettered"] is True, r.json()
         return task
 
+    def completed(self, who: str) -> dict[str, Any]:
+        """A task of `who`'s that an agent ran to completion (a trust record for the agent)."""
+        capability = f"done-{uuid.uuid4().hex[:8]}"
+        task = self.submit(who, capability, input_data={"text": "hello"})
+        with self.client("admin") as admin:
+            body = {"name": "worker", "capabilities": [capability], "max_concurrency": 4}
+            agent = admin.post("/ains/agents", json=body).json()
+            r = admin.post(f"/aitp/agents/{agent['agent_id']}/claim", json={"max_tasks": 1})
+            [held] = r.json()["tasks"]
+            done = {"attempt_id": held["attempt_id"], "result_data": {"words": 1}}
+            r = admin.post(f"/aitp/tasks/{held['task_id']}/complete", json=done)
+            assert r.status_code == 200, r.text
+        return task
+
     def status(self, task_id: str) -> dict[str, Any]:
         with self.client("admin") as admin:
             r = admin.get(f"/aitp/tasks/{task_id}")

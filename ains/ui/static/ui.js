@@ -95,13 +95,15 @@
     source.onmessage = function (message) {
       var event;
       try { event = JSON.parse(message.data); } catch (e) { return; }
+      // the stream's first message comes once it is attached: nothing committed after is missed
+      document.body.dataset.liveState = "open";
       if (event.type === "queue.stats") {
         onStats(event.data || {});
         return;
       }
       document.body.dispatchEvent(new CustomEvent("ains:event", { detail: event }));
     };
-    source.onopen = function () { document.body.dataset.liveState = "open"; };
+    source.onerror = function () { document.body.dataset.liveState = "reconnecting"; };
     window.addEventListener("pagehide", function () { source.close(); });
   }
 
