@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
-from ains.ui import actions, pages
+from ains.ui import actions, operations, pages
 from ains.ui.rendering import STATIC_DIR
 from ains.ui.session import SignInRequired
 
@@ -16,6 +16,7 @@ LOGIN = "/ui/login"
 def install_console(app: FastAPI) -> None:
     app.router.routes.extend(actions.router.routes)  # /ui/login before the pages' /ui/…
     app.router.routes.extend(pages.router.routes)
+    app.router.routes.extend(operations.router.routes)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="console-static")
 
     @app.exception_handler(SignInRequired)

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from ains import json_input
+from ains.exceptions import Unprocessable
 from ains.ui.session import SECURITY_HEADERS, Visitor
+
+if TYPE_CHECKING:
+    from ains.services import Services
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -23,8 +28,11 @@ NAV = (
     ("/ui/tasks", "Tasks"),
     ("/ui/agents", "Agents"),
     ("/ui/dlq", "DLQ"),
+    ("/ui/schedules", "Schedules"),
+    ("/ui/webhooks", "Webhooks"),
     ("/ui/analytics", "Analytics"),
 )
+ADMIN_NAV = (("/ui/keys", "API keys"),)
 
 
 def ts(value: datetime | None) -> str:
@@ -57,7 +65,8 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    page = {"who": who, "nav": NAV, "current": request.url.path, **context}
+    nav = NAV + ADMIN_NAV if who and who.principal.is_admin else NAV
+    page = {"who": who, "nav": nav, "current": request.url.path, **context}
     response = templates.TemplateResponse(request, name, page, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)
     response.headers.update(headers or {})
@@ -70,9 +79,21 @@ def flash(message: str) -> dict[str, str]:
 
 
 async def form_fields(request: Request) -> dict[str, list[str]]:
-    """An `application/x-www-form-urlencoded` body (what htmx and plain forms send)."""
-    body = (await request.body()).decode("utf-8", errors="replace")
-    return parse_qs(body, keep_blank_values=False, max_num_fields=2000)
+    """An `application/x-www-form-urlencoded` body (what htmx and plain forms send), or a flat
+    JSON object for scripts (a list value gives several values of one field)."""
+    body = await request.body()
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if content_type == "application/json" and body:
+        services: Services = request.app.state.services
+        decoded = json_input.decode(body, services.settings.max_json_depth)
+        if not isinstance(decoded, dict):
+            raise Unprocessable.field("body", "must be a JSON object")
+        return {
+            str(k): [str(x) for x in (v if isinstance(v, list) else [v])]
+            for k, v in decoded.items()
+            if v is not None
+        }
+    return parse_qs(body.decode("utf-8", errors="replace"), max_num_fields=2000)
 
 
 def first(fields: dict[str, list[str]], name: str) -> str | None:

@@ -13,6 +13,9 @@ from tests.ui.world import ConsoleWorld
 def console(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
     """A server of its own: the console's tests make admin keys, which end protected mode."""
     # with a key ring, so that the pages show a sealed task
-    keys = {"AINS_ENCRYPTION_KEYS": f"k1:{generate_key()}"}
-    with running_server(backend, tmp_path_factory.mktemp("console"), **keys) as server:
+    env = {
+        "AINS_ENCRYPTION_KEYS": f"k1:{generate_key()}",
+        "AINS_WEBHOOK_ALLOWED_HOSTS": '["127.0.0.1"]',
+    }
+    with running_server(backend, tmp_path_factory.mktemp("console"), **env) as server:
         yield ConsoleWorld(server).setup()

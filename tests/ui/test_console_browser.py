@@ -104,6 +104,8 @@ def test_every_page_loads_without_console_errors_or_csp_violations(
     sealed = console.submit(
         "client_a", f"pages-{console.uid}", priority=3, encrypt=True, input_data={"q": "SECRET"}
     )
+    plan = console.schedule("client_a")
+    hook = console.webhook("client_a")
     session = sign_in("admin")
     pages = {
         "overview": "/ui",
@@ -112,7 +114,12 @@ def test_every_page_loads_without_console_errors_or_csp_violations(
         "task-sealed": f"/ui/tasks/{sealed['task_id']}",
         "agents": "/ui/agents",
         "dlq": "/ui/dlq",
+        "schedules": "/ui/schedules",
+        "schedule": f"/ui/schedules/{plan['schedule_id']}",
+        "webhooks": "/ui/webhooks",
+        "webhook": f"/ui/webhooks/{hook['webhook_id']}",
         "analytics": "/ui/analytics",
+        "keys": "/ui/keys",
     }
     for name, path in pages.items():
         page = session.open(path)
@@ -202,4 +209,54 @@ def test_the_dlq_requeue_button_requeues_the_task(console: ConsoleWorld, sign_in
     )
     task = console.status(task_id)
     assert (task["status"], task["dead_lettered"]) == ("PENDING", False)
+    assert not session.problems, session.problems
+
+
+def test_schedule_buttons_pause_resume_and_run_now(console: ConsoleWorld, sign_in: SignIn) -> None:
+    schedule_id = console.schedule("client_a")["schedule_id"]
+    path = f"/aitp/tasks/schedule/{schedule_id}"
+    session = sign_in("client_a")
+    page = session.open("/ui/schedules")
+    row = page.locator(f'tr[data-schedule-id="{schedule_id}"]')
+    row.get_by_role("button", name="Pause").click()
+    expect(row.get_by_role("button", name="Resume")).to_be_visible(timeout=ACTION_MS)
+    assert console.get("client_a", path)["status"] == "PAUSED"
+    row.get_by_role("button", name="Resume").click()
+    expect(row.get_by_role("button", name="Pause")).to_be_visible(timeout=ACTION_MS)
+    assert console.get("client_a", path)["status"] == "ACTIVE"
+    row.get_by_role("button", name="Run now").click()
+    expect(page.locator("#flash")).to_contain_text("ran now", timeout=ACTION_MS)
+    runs = console.get("client_a", f"{path}/executions")["items"]
+    assert [r["trigger"] for r in runs] == ["manual"], runs
+    page = session.open(f"/ui/schedules/{schedule_id}")
+    expect(page.locator("main")).to_contain_text(runs[0]["task_id"])
+    assert not session.problems, session.problems
+
+
+def test_webhook_test_and_re_enable(console: ConsoleWorld, sign_in: SignIn) -> None:
+    webhook_id = console.webhook("client_a")["webhook_id"]
+    session = sign_in("client_a")
+    page = session.open(f"/ui/webhooks/{webhook_id}")
+    expect(page.locator("#webhook-state")).to_have_text("disabled")
+    page.get_by_role("button", name="Send a test").click()
+    expect(page.locator("#flash")).to_contain_text("test failed", timeout=ACTION_MS)
+    expect(page.locator("main")).to_contain_text("webhook.test")  # in the delivery log
+    page.get_by_role("button", name="Re-enable").click()
+    expect(page.locator("#webhook-state")).to_have_text("enabled", timeout=ACTION_MS)
+    assert console.get("client_a", f"/aitp/webhooks/{webhook_id}")["enabled"] is True
+    assert not session.problems, session.problems
+
+
+def test_an_admin_revokes_a_key_in_the_console(console: ConsoleWorld, sign_in: SignIn) -> None:
+    with console.client("admin") as admin:
+        body = {"role": "client", "principal_id": f"doomed-{console.uid}", "name": "doomed"}
+        created = admin.post("/ains/keys", json=body).json()
+    session = sign_in("admin")
+    page = session.open("/ui/keys")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row = page.locator(f'tr[data-key-id="{created["key_id"]}"]')
+    row.get_by_role("button", name="Revoke").click()
+    expect(row).to_contain_text("Revoked", timeout=ACTION_MS)
+    with console.server.client(created["api_key"]) as doomed:
+        assert doomed.get("/aitp/tasks").status_code == 401
     assert not session.problems, session.problems

@@ -11,6 +11,8 @@ import httpx
 
 from tests.support.server import ServerProcess
 
+DEAD_URL = "http://127.0.0.1:9/hook"  # nothing listens there
+
 
 @dataclass
 class ConsoleWorld:
@@ -75,6 +77,28 @@ class ConsoleWorld:
             r = admin.post(f"/aitp/tasks/{held['task_id']}/complete", json=done)
             assert r.status_code == 200, r.text
         return task
+
+    def schedule(self, who: str) -> dict[str, Any]:
+        body = {"task_type": "nightly", "capability_required": f"sched-{self.uid}",
+                "cron_expression": "0 3 * * *", "description": "nightly report"}  # fmt: skip
+        with self.client(who) as api:
+            r = api.post("/aitp/tasks/schedule", json=body)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def webhook(self, who: str) -> dict[str, Any]:
+        """A disabled webhook whose destination listens to nothing (its tests fail)."""
+        body = {"url": DEAD_URL, "events": ["task.completed"], "enabled": False}
+        with self.client(who) as api:
+            r = api.post("/aitp/webhooks", json=body)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def get(self, who: str, path: str) -> dict[str, Any]:
+        with self.client(who) as api:
+            r = api.get(path)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
 
     def status(self, task_id: str) -> dict[str, Any]:
         with self.client("admin") as admin:
