@@ -59,7 +59,7 @@ async def _overview(services: Services, who: Visitor) -> dict[str, Any]:
         "agents_total": len(agents["items"]),
         "webhooks": {"enabled": enabled, "disabled": len(hooks["items"]) - enabled},
         "summary": summary,
-        "throughput": summary["completed"] / (24 * 60),
+        "throughput": summary["completed"] / 24,
     }
 
 

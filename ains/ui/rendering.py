@@ -44,7 +44,8 @@ def iso(value: datetime | None) -> str:
 
 
 def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f} %"
+    """A percentage the analytics already give in percent (0–100)."""
+    return "—" if value is None else f"{value:.1f} %"
 
 
 def pretty(value: Any) -> str:

@@ -156,3 +156,27 @@ def test_only_an_admin_may_quarantine_an_agent(console: ConsoleWorld) -> None:
         r = admin.post(f"/ui/agents/{agent_id}/release")
         assert r.status_code == 200 and "Quarantine" in r.text, r.text
         assert admin.get(f"/ains/agents/{agent_id}").json()["status"] == "ACTIVE"
+
+
+def test_the_overview_shows_the_success_rate_as_a_percentage(console: ConsoleWorld) -> None:
+    console.completed("client_a")
+    console.dead_letter("client_a")
+    with console.client("admin") as api:
+        cards = api.get("/ui/overview/cards").text
+    match = re.search(r"Success rate \(24 h\)</dt><dd>([0-9.]+) %", cards)
+    assert match, cards
+    assert 0 < float(match.group(1)) < 100
+
+
+def test_a_missing_task_is_an_error_page_for_a_browser_and_a_problem_for_htmx(
+    console: ConsoleWorld, browser_like: httpx.Client
+) -> None:
+    sign_in(browser_like, console.keys["client_a"])
+    page = browser_like.get("/ui/tasks/task_nope", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert 'role="alert"' in page.text and "task_nope" in page.text
+    assert page.headers["content-security-policy"] == CSP
+    fragment = browser_like.get("/ui/tasks/task_nope/panel", headers={"HX-Request": "true"})
+    assert fragment.status_code == 404
+    assert fragment.headers["content-type"] == "application/problem+json"
