@@ -260,3 +260,26 @@ def test_an_admin_revokes_a_key_in_the_console(console: ConsoleWorld, sign_in: S
     with console.server.client(created["api_key"]) as doomed:
         assert doomed.get("/aitp/tasks").status_code == 401
     assert not session.problems, session.problems
+
+
+def test_the_overview_charts_follow_the_queue_statistics(
+    console: ConsoleWorld, sign_in: SignIn
+) -> None:
+    session = sign_in("client_b")
+    page = session.open("/ui")
+    pending = int(page.locator("[data-stat=pending]").inner_text())
+    console.submit("client_b", f"depth-{console.uid}", priority=7)
+    # the stream's queue statistics come every 5 s: the next one shows the task
+    page.wait_for_function(
+        """() => {
+            const chart = Chart.getChart("depth-over-time");
+            const p7 = chart && chart.data.datasets.find(d => d.label === "P7");
+            return p7 && p7.data[p7.data.length - 1] >= 1;
+        }""",
+        timeout=ACTION_MS,
+    )
+    bar = page.evaluate('Chart.getChart("depth-by-priority").data.datasets[0].data')
+    assert bar[10 - 7] >= 1, bar
+    # the figures refresh on the task's event
+    expect(page.locator("[data-stat=pending]")).to_have_text(str(pending + 1), timeout=ACTION_MS)
+    assert not session.problems, session.problems

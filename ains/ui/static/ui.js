@@ -28,14 +28,34 @@
     });
   }
 
+  // pending tasks of each priority over time: one line per priority that has had any
   function drawTimeline(el) {
-    var now = new Date().toLocaleTimeString();
     charts[el.id] = new Chart(el, {
       type: "line",
-      data: { labels: [now], datasets: [{ label: "pending", data: [Number(el.dataset.start || 0)], borderColor: palette[0], tension: 0.2 }] },
+      data: { labels: [], datasets: [] },
       options: { animation: false, responsive: true, maintainAspectRatio: false,
-                 plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
+                 scales: { y: { beginAtZero: true, stacked: true, ticks: { precision: 0 } } } }
     });
+    addPoint(charts[el.id], series(el) || {});
+  }
+
+  function addPoint(chart, byPriority) {
+    var labels = chart.data.labels, sets = chart.data.datasets;
+    labels.push(new Date().toLocaleTimeString());
+    Object.keys(byPriority).forEach(function (p) {
+      var label = "P" + p;
+      if (!byPriority[p] || sets.some(function (d) { return d.label === label; })) return;
+      var color = palette[(10 - Number(p)) % palette.length];
+      sets.push({ label: label, data: labels.slice(1).map(function () { return 0; }), borderColor: color,
+                  backgroundColor: color, fill: true, pointRadius: 0, tension: 0.2 });
+    });
+    sets.sort(function (a, b) { return Number(b.label.slice(1)) - Number(a.label.slice(1)); });
+    sets.forEach(function (d) { d.data.push(byPriority[d.label.slice(1)] || 0); });
+    if (labels.length > 120) {
+      labels.shift();
+      sets.forEach(function (d) { d.data.shift(); });
+    }
+    chart.update();
   }
 
   function drawTrend(el) {
@@ -80,12 +100,7 @@
       bar.update();
     }
     var line = charts["depth-over-time"];
-    if (line) {
-      line.data.labels.push(new Date().toLocaleTimeString());
-      line.data.datasets[0].data.push(data.pending || 0);
-      if (line.data.labels.length > 120) { line.data.labels.shift(); line.data.datasets[0].data.shift(); }
-      line.update();
-    }
+    if (line) addPoint(line, byPriority);
   }
 
   function listen() {
