@@ -39,6 +39,7 @@ from ains.services import Services, build_services
 from ains.tasks.endpoints import hot_router as tasks_hot_router
 from ains.tasks.endpoints import router as tasks_router
 from ains.templates.endpoints import router as templates_router
+from ains.ui.endpoints import install_console
 from ains.webhooks.endpoints import router as webhooks_router
 
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     for router in routers():
         # joined directly (not wrapped per router): measurably less CPU per request
         app.router.routes.extend(router.routes)
+    install_console(app)
     install_rate_limits(app.router.routes, services.rate_limits)
     _add_operational_routes(app, services)
     return app

@@ -92,6 +92,19 @@ async def event_stream(
     request.state.principal = principal
     filters = _filters(task_id, batch_id, task_type, status, types)
     cursor = _cursor(after if after is not None else last_event_id)
+    return sse_response(services, principal, filters, cursor)
+
+
+def sse_response(
+    services: Services,
+    principal: Principal,
+    filters: StreamFilter,
+    cursor: int | None,
+    *,
+    named: bool = True,
+) -> StreamingResponse:
+    """The principal's event stream as Server-Sent Events (also the console's live feed, which
+    sends unnamed messages: a browser's EventSource hands those to one `message` listener)."""
     sub = services.streams.open(principal)
     messages = services.streams.messages(sub, filters, cursor)
 
@@ -100,12 +113,9 @@ async def event_stream(
         try:
             async for message in messages:
                 head = f"id: {message['event_id']}\n" if message.get("event_id") else ""
-                yield (
-                    f"{head}event: {message['type']}\n".encode()
-                    + b"data: "
-                    + orjson.dumps(message, default=str)
-                    + b"\n\n"
-                )
+                if named:
+                    head += f"event: {message['type']}\n"
+                yield (head.encode() + b"data: " + orjson.dumps(message, default=str) + b"\n\n")
         finally:
             with contextlib.suppress(Exception):
                 await messages.aclose()  # type: ignore[attr-defined]

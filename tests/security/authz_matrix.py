@@ -112,6 +112,12 @@ def template_change(ok: int) -> Rule:
     return _authenticated(rule)
 
 
+def console(rule: Rule) -> Rule:
+    """The console (/ui): a browser without its cookie is sent to the sign-in page (303); a
+    revoked key or an expired JWT in the Authorization header is a 401 as everywhere."""
+    return lambda cell: 303 if cell.principal == "anonymous" else rule(cell)
+
+
 # --- bodies and content checks ------------------------------------------------------------------
 
 
@@ -433,4 +439,63 @@ ROWS: tuple[Row, ...] = (
                 in_openapi=prefix == "/aitp"),
         )
     ),
+    # --- the operator console (HTML, not in /openapi.json; the Authorization header works as
+    # well as its sign-in cookie, and needs no CSRF token)
+    row("GET", "/ui/login", Case(public(200)), in_openapi=False),
+    row("POST", "/ui/login", Case(public(422)), in_openapi=False),
+    row("POST", "/ui/logout", Case(console(anyone(303))), in_openapi=False),
+    *(
+        row("GET", path, Case(console(anyone(200))), in_openapi=False)
+        for path in ("/ui", "/ui/overview/cards", "/ui/agents", "/ui/dlq", "/ui/schedules",
+                     "/ui/webhooks", "/ui/analytics")
+    ),
+    row("GET", "/ui/tasks", Case(console(anyone(200)), check=shows_own_tasks), in_openapi=False),
+    row("GET", "/ui/tasks/rows", Case(console(anyone(200)), check=shows_own_tasks),
+        in_openapi=False),
+    row("GET", "/ui/analytics/export",
+        Case(console(anyone(200)), query=lambda *_: {"report": "tasks", "format": "csv"}),
+        in_openapi=False),
+    row("GET", "/ui/events", Case(console(anyone(200)), stream=True), in_openapi=False),
+    row("GET", "/ui/tasks/{task_id}",
+        Case(console(task_read(200)), on=PENDING, by_visibility=True),
+        Case(console(task_read(200)), on=FAILED, by_visibility=True), in_openapi=False),
+    row("GET", "/ui/tasks/{task_id}/panel",
+        Case(console(task_read(200)), on=ASSIGNED, by_visibility=True), in_openapi=False),
+    row("POST", "/ui/tasks/bulk",
+        Case(console(anyone(200)), body=lambda *_: {"action": "cancel"}), in_openapi=False),
+    row("POST", "/ui/tasks/{task_id}/cancel",
+        Case(console(task_change(200)), on=PENDING, by_visibility=True, changes=True),
+        in_openapi=False),
+    row("POST", "/ui/tasks/{task_id}/retry",
+        Case(console(task_change(200)), on=FAILED, by_visibility=True, changes=True),
+        in_openapi=False),
+    row("POST", "/ui/tasks/{task_id}/priority",
+        Case(console(task_change(200)), on=PENDING, by_visibility=True, changes=True,
+             body=lambda *_: {"priority": 9}), in_openapi=False),
+    row("POST", "/ui/tasks/{task_id}/timeout",
+        Case(console(task_change(200)), on=PENDING, by_visibility=True, changes=True,
+             body=lambda *_: {"timeout_seconds": 600}), in_openapi=False),
+    row("POST", "/ui/dlq/{task_id}/requeue",
+        Case(console(task_change(200)), on=FAILED, by_visibility=True, changes=True),
+        in_openapi=False),
+    row("POST", "/ui/agents/{agent_id}/quarantine",
+        Case(console(admin_only(200)), on="fresh_agent", changes=True), in_openapi=False),
+    row("POST", "/ui/agents/{agent_id}/release",
+        Case(console(admin_only(200)), on="fresh_agent", changes=True), in_openapi=False),
+    row("GET", "/ui/schedules/{schedule_id}", Case(console(owner(200)), on="schedule"),
+        in_openapi=False),
+    *(
+        row("POST", f"/ui/schedules/{{schedule_id}}/{verb}",
+            Case(console(owner(200)), on="schedule", changes=True), in_openapi=False)
+        for verb in ("pause", "resume", "run")
+    ),
+    row("GET", "/ui/webhooks/{webhook_id}", Case(console(owner(200)), on="webhook"),
+        in_openapi=False),
+    row("POST", "/ui/webhooks/{webhook_id}/test", Case(console(owner(200)), on="webhook"),
+        in_openapi=False),
+    row("POST", "/ui/webhooks/{webhook_id}/enable",
+        Case(console(owner(200)), on="webhook", changes=True), in_openapi=False),
+    row("GET", "/ui/keys", Case(console(admin_only(200))), in_openapi=False),
+    row("POST", "/ui/keys/{key_id}/revoke",
+        Case(console(admin_only(200)), on="key", changes=True), in_openapi=False),
 )  # fmt: skip
