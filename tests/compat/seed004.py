@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+
 import jwt
 
 from tests.support.server import ROOT
