@@ -81,11 +81,10 @@ class AiTaskIn(BaseModel):
         try:
             return TaskIn.model_validate(self.task_body())
         except ValidationError as exc:
-            errors = [
-                FieldError(_THEIR_NAME.get(str(loc[0]), str(loc[0])) if loc else "body", e["msg"])
-                for e in exc.errors()
-                for loc in [tuple(e.get("loc", ()))]
-            ]
+            errors = []
+            for err in exc.errors():
+                ours = str(err["loc"][0]) if err["loc"] else "body"
+                errors.append(FieldError(_THEIR_NAME.get(ours, ours), err["msg"]))
             raise Unprocessable(
                 "; ".join(f"{e.field}: {e.reason}" for e in errors), errors=errors
             ) from exc

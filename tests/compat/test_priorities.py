@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from ains.compat.seed004_schemas import AiTaskIn
+from ains.exceptions import Unprocessable
 from ains.priorities import PRIORITY_NAMES, priority_name
 from ains.retries.policy import RetryPolicy
 from ains.tasks.schemas import PriorityIn
@@ -47,3 +49,15 @@ def test_retry_policy_shorthand_is_the_strategy_with_defaults() -> None:
     assert RetryPolicy.model_validate("fixed") == RetryPolicy(strategy="fixed")
     with pytest.raises(ValidationError, match="one of exponential, linear, fixed"):
         RetryPolicy.model_validate("EXPONENTIAL")
+
+
+def test_a_value_our_rules_refuse_is_named_in_seed_004s_spelling() -> None:
+    # AiTaskIn's own checks mirror TaskIn's; built unchecked, the mapping's refusal shows
+    unchecked = AiTaskIn.model_construct(
+        agentId="", taskType="t", priority=5, dependsOn=[], metadata={}, input=None,
+        inputData=None, capabilityRequired=None, maxRetries=None, retryPolicy=None,
+        timeoutMs=None, deadline=None, clientId=None,
+    )  # fmt: skip
+    with pytest.raises(Unprocessable) as refused:
+        unchecked.task_in()
+    assert [e.field for e in refused.value.errors] == ["agentId"]
