@@ -13,6 +13,7 @@ from ains.agents.endpoints import router as agents_router
 from ains.analytics.endpoints import router as analytics_router
 from ains.batches.endpoints import router as batches_router
 from ains.clock import Clock, utcnow
+from ains.compat.seed004 import router as seed004_router
 from ains.config import Settings
 from ains.db.migrate import upgrade
 from ains.dlq.endpoints import router as dlq_router
@@ -96,6 +97,7 @@ def routers() -> list[Any]:
         webhooks_router,
         events_router,
         maintenance_router,
+        seed004_router,
         tasks_router,
     ]
 
@@ -108,8 +110,7 @@ def _add_operational_routes(app: FastAPI, services: Services) -> None:
     @app.get("/ready", tags=["operations"])
     async def ready() -> Response:
         try:
-            async with services.db.read() as conn:
-                await conn.exec_driver_sql("SELECT 1")
+            await services.db.ping()
         except Exception as exc:
             return problem(
                 503, "Service Unavailable", f"database unreachable: {type(exc).__name__}"

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.retention                          # 200,000 tasks, both backends
     .venv/bin/python -m bench.retention --tasks 50000 --backends sqlite --rate 50
+    .venv/bin/python -m bench.retention --tasks 1000000 --backends postgresql   # issue 15's 1M
 
 Per backend: a fresh database migrated to head; `--tasks` finished tasks, 8 to 30 days old, each
 with `--events` history events, bulk-inserted (COPY on PostgreSQL, executemany on SQLite); the
@@ -17,11 +18,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sqlite3
-import statistics
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ import httpx
 
 from ains.db.migrate import upgrade
 from bench.analytics import fold_all
+from bench.common import Result, add_results_flag, emit, exit_cleanly_on_sigterm, pct
 from tests.support.server import (
     ServerProcess,
     drop_pg_database,
@@ -130,46 +132,53 @@ def submit_at_rate(api: httpx.Client, rate: float, until: threading.Event) -> li
     return latencies
 
 
-def _figures(latencies: list[float]) -> str:
-    ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return (
-        f"n={len(ordered):5d}  p50 {statistics.median(ordered):7.2f} ms  p99 {p99:7.2f} ms  "
-        f"max {ordered[-1]:7.2f} ms"
-    )
+@dataclass(frozen=True)
+class Phase:
+    latencies: list[float]  # ms, one per submission
+    prune_seconds: float | None = None
+    counts: dict[str, int] | None = None
+
+    def line(self) -> str:
+        ordered = self.latencies
+        text = (
+            f"n={len(ordered):5d}  p50 {pct(ordered, 0.5):7.2f} ms  "
+            f"p99 {pct(ordered, 0.99):7.2f} ms  max {max(ordered):7.2f} ms"
+        )
+        if self.prune_seconds is not None:
+            text += f"\n  the prune took {self.prune_seconds:.1f} s: {self.counts}"
+        return text
 
 
-def phase(server: ServerProcess, rate: float, seconds: float, prune: bool) -> str:
+def phase(server: ServerProcess, rate: float, seconds: float, prune: bool) -> Phase:
     """Submissions for `seconds`, or while a prune runs if `prune` (whichever is longer)."""
     stop = threading.Event()
     outcome: dict[str, Any] = {}
 
     def control() -> None:
         deadline = time.monotonic() + seconds
-        if prune:
-            with httpx.Client(base_url=server.url, timeout=3600) as admin:
-                t0 = time.perf_counter()
-                r = admin.post("/ains/admin/cleanup", json={})
-                outcome["seconds"] = time.perf_counter() - t0
-                outcome["counts"] = r.json()["counts"]
-        time.sleep(max(0.0, deadline - time.monotonic()))
-        stop.set()
+        try:
+            if prune:
+                with httpx.Client(base_url=server.url, timeout=3600) as admin:
+                    t0 = time.perf_counter()
+                    r = admin.post("/ains/admin/cleanup", json={})
+                    outcome["seconds"] = time.perf_counter() - t0
+                    outcome["counts"] = r.json()["counts"]
+            time.sleep(max(0.0, deadline - time.monotonic()))
+        finally:
+            stop.set()
 
     controller = threading.Thread(target=control)
     controller.start()
     with httpx.Client(base_url=server.url, timeout=120) as api:
         latencies = submit_at_rate(api, rate, stop)
     controller.join()
-    line = _figures(latencies)
-    if prune:
-        line += f"\n  the prune took {outcome['seconds']:.1f} s: {outcome['counts']}"
-    return line
+    return Phase(latencies, outcome.get("seconds"), outcome.get("counts"))
 
 
-def bench(backend: str, total: int, per_task: int, rate: float, seconds: float) -> None:
+def bench(backend: str, total: int, per_task: int, rate: float, seconds: float) -> list[Result]:
     if backend == "postgresql" and (reason := postgres_available()):
         print(f"postgresql skipped: {reason}")
-        return
+        return []
     with tempfile.TemporaryDirectory() as tmp:
         url = fresh_database_url(backend, Path(tmp))
         try:
@@ -183,28 +192,44 @@ def bench(backend: str, total: int, per_task: int, rate: float, seconds: float) 
             asyncio.run(fold_all(url))
             rows = total * (1 + per_task)
             print(f"\n{backend}: {total:,} old tasks, {rows:,} rows, loaded in "
-                  f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
+                  f"{time.perf_counter() - t0:.1f} s", flush=True)  # fmt: skip
             server = ServerProcess(url, env={"AINS_RETENTION_INTERVAL_SECONDS": "0"}).start()
             try:
-                print(f"submit at {rate:g}/s, idle:        {phase(server, rate, seconds, False)}")
-                print(f"submit at {rate:g}/s, while prune: {phase(server, rate, seconds, True)}")
+                idle = phase(server, rate, seconds, False)
+                print(f"submit at {rate:g}/s, idle:        {idle.line()}", flush=True)
+                pruning = phase(server, rate, seconds, True)
+                print(f"submit at {rate:g}/s, while prune: {pruning.line()}", flush=True)
             finally:
                 server.stop()
         finally:
             if backend == "postgresql":
                 drop_pg_database(url)
+    note = f"{total:,} old tasks, {rate:g} submits/s"
+    return [
+        Result("retention", backend, "submit p99, idle", pct(idle.latencies, 0.99), "ms", note),
+        Result("retention", backend, "submit p99, during prune", pct(pruning.latencies, 0.99),
+               "ms", note),
+        Result("retention", backend, "submit max, during prune", max(pruning.latencies), "ms",
+               note),
+        Result("retention", backend, "prune duration", pruning.prune_seconds or 0.0, "s",
+               f"{(pruning.counts or {}).get('tasks', 0):,} tasks (with their events) deleted"),
+    ]  # fmt: skip
 
 
 def main() -> None:
+    exit_cleanly_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=200_000)
     parser.add_argument("--events", type=int, default=2, help="history events per task")
     parser.add_argument("--rate", type=float, default=100.0, help="submissions per second")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    add_results_flag(parser)
     args = parser.parse_args()
+    results: list[Result] = []
     for backend in args.backends.split(","):
-        bench(backend.strip(), args.tasks, args.events, args.rate, args.seconds)
+        results += bench(backend.strip(), args.tasks, args.events, args.rate, args.seconds)
+    emit(results, args.results)
 
 
 if __name__ == "__main__":

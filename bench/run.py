@@ -55,6 +55,15 @@ def _each(
     ]
 
 
+def _retention_argv(backends: list[str], full: bool) -> list[list[str]]:
+    def size(backend: str) -> list[str]:
+        if not full:
+            return ["--tasks", "20000", "--seconds", "5"]
+        return ["--tasks", "1000000" if backend == "postgresql" else "200000"]
+
+    return [["--backends", b, *size(b)] for b in backends]
+
+
 BENCHES = [
     Bench(
         "throughput",
@@ -86,6 +95,8 @@ BENCHES = [
     Bench("streams", _joined("--backends", ["--tasks", "50"]), 600, 1200),
     Bench("ratelimit", _joined("--backends", ["--requests", "100"]), 600, 1200),
     Bench("scheduler", _each(["--schedules", "5", "--seconds", "5"]), 600, 1200),
+    # submit latency while a prune deletes old tasks: 1M of them on PostgreSQL
+    Bench("retention", _retention_argv, 900, 5400),
     Bench("analytics", _joined("--backends", ["--tasks", "20000", "--repeat", "1"]), 900, 5400),
     Bench("compare", _joined("--backends", ["--tasks", "2000", "--seconds", "5"]), 1200, 3600),
 ]

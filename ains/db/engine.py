@@ -123,5 +123,10 @@ class Database:
                 await conn.execution_options(isolation_level="REPEATABLE READ")
             yield conn
 
+    async def ping(self) -> None:
+        """Raises if the database cannot answer a trivial statement."""
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
     async def dispose(self) -> None:
         await self.engine.dispose()

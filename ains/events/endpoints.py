@@ -1,4 +1,5 @@
-"""HTTP: the real-time streams, Server-Sent Events at /aitp/events and WebSocket /ws/tasks.
+"""HTTP: the real-time streams, Server-Sent Events at /aitp/events and WebSocket /ws/tasks
+(also at /ws/ai-tasks, seed 004's path).
 
 Both authenticate like every other call (``Authorization: Bearer …``; ``?token=`` for clients
 that cannot set headers, such as browsers' EventSource and WebSocket), show only what the caller
@@ -144,6 +145,7 @@ class _OpenStream(StreamingResponse):
 
 
 @router.websocket("/ws/tasks")
+@router.websocket("/ws/ai-tasks")  # seed 004's path, the same stream
 async def task_socket(
     websocket: WebSocket,
     task_id: Annotated[list[str] | None, Query()] = None,

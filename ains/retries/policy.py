@@ -15,13 +15,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 __all__ = ["RetryDecision", "RetryPolicy", "RetryStrategy", "backoff_delay", "decide"]
 
 RetryStrategy = Literal["exponential", "linear", "fixed"]
+STRATEGIES: tuple[str, ...] = get_args(RetryStrategy)
 
 _MAX_DELAY_LIMIT_SECONDS = 7 * 24 * 3600.0
 # 2.0 ** 1024 overflows a float; far beyond any cap anyway.
@@ -38,6 +40,19 @@ class RetryPolicy(BaseModel):
     base_delay_seconds: float = Field(default=1.0, ge=0.0, le=_MAX_DELAY_LIMIT_SECONDS)
     max_delay_seconds: float = Field(default=16.0, ge=0.0, le=_MAX_DELAY_LIMIT_SECONDS)
     jitter: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_shorthand(cls, data: Any) -> Any:
+        """Seed 001's string form: "exponential", "linear" or "fixed" is that strategy with
+        every other field at its default."""
+        if not isinstance(data, str):
+            return data
+        if data not in STRATEGIES:
+            raise PydanticCustomError(
+                "retry_shorthand", f"must be an object or one of {', '.join(STRATEGIES)}"
+            )
+        return {"strategy": data}
 
     @model_validator(mode="after")
     def _cap_not_below_base(self) -> RetryPolicy:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from ains.priorities import Priority
 from ains.retries.policy import RetryPolicy
 from ains.types import Timestamp
 
@@ -32,7 +33,7 @@ class _ScheduleFields(BaseModel):
         None, min_length=1, max_length=200, validation_alias=_alias("capability_required")
     )
     input_data: Any = Field(None, validation_alias=_alias("input_data"))
-    priority: int | None = Field(None, ge=1, le=10)
+    priority: Priority | None = None
     cron_expression: str | None = Field(
         None, min_length=1, max_length=200, validation_alias=_alias("cron_expression")
     )

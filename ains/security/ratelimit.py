@@ -45,7 +45,15 @@ DEFAULT_RATE_LIMITS: Final[dict[RouteClass, str]] = {
 }
 Rules = dict[RouteClass, tuple[RateLimitItem, ...]]
 
-_ADMIN_PREFIXES: Final = ("/ains/keys", "/ains/audit", "/ains/admin", "/aitp/dlq")
+_ADMIN_PREFIXES: Final = (
+    "/ains/keys",
+    "/ains/audit",
+    "/ains/admin",
+    "/aitp/dlq",
+    "/api/ai/tasks/cleanup/",
+)
+# seed 004's manual retry is a GET that changes a task: counted as the change it is
+_CHANGING_GETS: Final = frozenset({"/api/ai/tasks/{task_id}/retry"})
 _CLAIM_PATHS: Final = frozenset({"/aitp/agents/{agent_id}/claim"})
 _REPORT_PATHS: Final = frozenset(
     {
@@ -73,7 +81,7 @@ def route_class(methods: frozenset[str] | set[str], path: str) -> RouteClass:
     """The class of a route, from its methods and template (`/aitp/tasks/{task_id}/start`)."""
     if path.startswith(_ADMIN_PREFIXES):
         return "admin"
-    if methods <= _READ_METHODS:
+    if methods <= _READ_METHODS and path not in _CHANGING_GETS:
         return "read"
     if path in _CLAIM_PATHS:
         return "claim"

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from ains.priorities import Priority
 from ains.retries.policy import RetryPolicy
 from ains.types import Timestamp
 
@@ -34,7 +35,7 @@ class TaskIn(BaseModel):
         min_length=1, max_length=200, validation_alias=_alias("capability_required")
     )
     input_data: Any = Field(default_factory=dict, validation_alias=_alias("input_data"))
-    priority: int = Field(5, ge=1, le=10)
+    priority: Priority = 5
     depends_on: list[str] = Field(
         default_factory=list, max_length=100, validation_alias=_alias("depends_on")
     )
@@ -112,7 +113,7 @@ class ReportsIn(BaseModel):
 
 class PriorityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    priority: int = Field(ge=1, le=10)
+    priority: Priority
 
 
 class TimeoutIn(BaseModel):

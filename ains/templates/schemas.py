@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from ains.priorities import Priority
 from ains.retries.policy import RetryPolicy
 from ains.tasks.schemas import Visibility
 
@@ -38,7 +39,7 @@ class TemplateFields(BaseModel):
         None, min_length=1, max_length=200, validation_alias=_alias("capability_required")
     )
     input_data: Any = Field(None, validation_alias=_alias("input_data"))
-    priority: int | None = Field(None, ge=1, le=10)
+    priority: Priority | None = None
     retry_policy: RetryPolicy | None = Field(None, validation_alias=_alias("retry_policy"))
     max_retries: int | None = Field(None, ge=0, le=100, validation_alias=_alias("max_retries"))
     timeout_seconds: float | None = Field(

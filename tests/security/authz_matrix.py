@@ -196,6 +196,19 @@ def delivered(_w: World, _t: Target, _c: Cell, r: httpx.Response) -> str | None:
     return None if r.json()["items"] else "client B's webhook has no deliveries"
 
 
+def ai_task_body(w: World, _t: Target, _c: Cell) -> dict[str, Any]:
+    """Seed 004's spelling of `task_body`."""
+    return {"agentId": w.idle_cap, "taskType": "matrix", "priority": "HIGH"}
+
+
+def ai_task_as_client_a(w: World, t: Target, c: Cell) -> dict[str, Any]:
+    return {**ai_task_body(w, t, c), "clientId": w.ids["client_a"]}
+
+
+def ai_depending_on_target(w: World, t: Target, c: Cell) -> dict[str, Any]:
+    return {**ai_task_body(w, t, c), "dependsOn": [t.params["task_id"]]}
+
+
 def replays_all_own_tasks(w: World, _t: Target, cell: Cell, r: httpx.Response) -> str | None:
     """Replayed from event 0, client A's stream names every task of client A's: the leak
     search read the whole history."""
@@ -324,6 +337,28 @@ ROWS: tuple[Row, ...] = (
     row("POST", "/aitp/tasks/{task_id}/fail",
         Case(task_report(200), on=ASSIGNED, by_visibility=True, changes=True,
              body=lambda w, t, c: {**attempt(w, t, c), "error": "no"})),
+    # --- seed 004's API over the same services (ains/compat/seed004.py)
+    row("GET", "/api/ai/tasks/health", Case(public(200))),
+    row("POST", "/api/ai/tasks", Case(anyone(201), body=ai_task_body),
+        Case(as_client_a(201), body=ai_task_as_client_a),
+        Case(depends_on_visible(201), on=PENDING, by_visibility=True,
+             body=ai_depending_on_target)),
+    row("GET", "/api/ai/tasks", Case(anyone(200), check=shows_own_tasks)),
+    row("GET", "/api/ai/tasks/{task_id}", Case(task_read(200), on=PENDING, by_visibility=True),
+        Case(task_read(200), on=FAILED, by_visibility=True)),
+    row("PUT", "/api/ai/tasks/{task_id}/cancel",
+        Case(task_change(200), on=PENDING, by_visibility=True, changes=True)),
+    row("GET", "/api/ai/tasks/{task_id}/retry",
+        Case(task_change(200), on=FAILED, by_visibility=True, changes=True)),
+    row("GET", "/api/ai/tasks/queue/status", Case(anyone(200))),
+    row("POST", "/api/ai/tasks/batch",
+        Case(anyone(201), body=lambda w, t, c: {"tasks": [ai_task_body(w, t, c)]}),
+        Case(depends_on_visible(201), on=PENDING, by_visibility=True,
+             body=lambda w, t, c: {"tasks": [ai_depending_on_target(w, t, c)]})),
+    row("GET", "/api/ai/tasks/statistics/summary", Case(anyone(200))),
+    row("POST", "/api/ai/tasks/cleanup/old",
+        Case(admin_only(200), body=lambda *_: {"dryRun": True})),
+    row("POST", "/api/ai/tasks/cleanup/timeout-stale", Case(admin_only(200))),
     # --- batches
     row("POST", "/aitp/tasks/batch",
         Case(anyone(201), body=lambda w, t, c: {"tasks": [task_body(w, t, c)]}),
@@ -351,6 +386,9 @@ ROWS: tuple[Row, ...] = (
     row("GET", "/aitp/events",
         Case(anyone(200), query=replay_all, stream=True, check=replays_all_own_tasks)),
     row("GET", "/ws/tasks",
+        Case(anyone(200), query=replay_all, stream=True, check=replays_all_own_tasks),
+        in_openapi=False),
+    row("GET", "/ws/ai-tasks",
         Case(anyone(200), query=replay_all, stream=True, check=replays_all_own_tasks),
         in_openapi=False),
     *(

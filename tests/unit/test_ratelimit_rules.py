@@ -27,8 +27,13 @@ def test_every_route_of_the_app_has_the_expected_class(tmp_path: Path) -> None:
         classes["submit"]
     )
     assert {"GET /ains/keys", "POST /ains/keys", "DELETE /aitp/dlq"} <= classes["admin"]
+    assert {"POST /api/ai/tasks/cleanup/old", "POST /api/ai/tasks/cleanup/timeout-stale"} <= (
+        classes["admin"]
+    )
+    assert {"POST /api/ai/tasks", "GET /api/ai/tasks/{task_id}/retry"} <= classes["submit"]
     assert "GET /aitp/tasks/{task_id}" in classes["read"]
     assert not any(r.startswith(("POST", "PUT", "PATCH", "DELETE")) for r in classes["read"])
+    assert "GET /api/ai/tasks/queue/status" in classes["read"]
 
 
 def test_named_classes_override_the_defaults_and_null_lifts_one() -> None:

@@ -1,0 +1,1 @@
+"""Adapters that speak other systems' API shapes over the same services."""
