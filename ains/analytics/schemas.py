@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from ains.json_output import utc_text
+
 Period = Literal["last_24_hours", "last_7_days", "last_30_days", "all", "custom"]
 Bucket = Literal["hour", "day"]
 ExportFormat = Literal["csv", "json"]
@@ -45,8 +47,8 @@ class Window:
     def view(self) -> dict[str, Any]:
         return {
             "period": self.period,
-            "start": self.start.isoformat() if self.start else None,
-            "end": self.end.isoformat() if self.end else None,
+            "start": utc_text(self.start) if self.start else None,
+            "end": utc_text(self.end) if self.end else None,
         }
 
 

@@ -18,11 +18,11 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from ains import json_output
 from ains.events.registry import Subscriber
 from ains.events.stream import StreamFilter
 from ains.exceptions import AinsError, TooManyRequests, Unprocessable
@@ -103,7 +103,7 @@ async def event_stream(
                 yield (
                     f"{head}event: {message['type']}\n".encode()
                     + b"data: "
-                    + orjson.dumps(message, default=str)
+                    + json_output.dumps(message, str)
                     + b"\n\n"
                 )
         finally:
@@ -163,7 +163,7 @@ async def task_socket(
     watcher = asyncio.get_running_loop().create_task(_end_on_disconnect(websocket, sub))
     try:
         async for message in messages:
-            await websocket.send_text(orjson.dumps(message, default=str).decode())
+            await websocket.send_text(json_output.dumps(message, str).decode())
         if sub.revoked:
             await websocket.close(code=1008, reason="API key revoked")
     except (WebSocketDisconnect, RuntimeError):

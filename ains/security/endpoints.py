@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ains.exceptions import Forbidden, Unprocessable
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
+from ains.json_output import utc_text
 from ains.pagination import MAX_ROW_ID
 from ains.security import audit, keys
 from ains.security.principals import Principal, Role
@@ -66,7 +67,7 @@ async def create_key(
             detail={
                 "role": body.role,
                 "principal_id": created["principal_id"],
-                "expires_at": body.expires_at.isoformat() if body.expires_at else None,
+                "expires_at": utc_text(body.expires_at) if body.expires_at else None,
             },
             now=now,
         )
