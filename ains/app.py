@@ -16,6 +16,7 @@ from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.migrate import upgrade
 from ains.dlq.endpoints import router as dlq_router
+from ains.docs_pages import install_docs
 from ains.events.endpoints import router as events_router
 from ains.http import (
     BodyLimitMiddleware,
@@ -31,6 +32,7 @@ from ains.metrics.exposition import render_metrics
 from ains.metrics.middleware import MetricsMiddleware
 from ains.metrics.snapshot import take_snapshot
 from ains.metrics.state import StateCollector, StateSnapshot
+from ains.openapi import SERVICE_UNAVAILABLE, HealthOut, ReadyOut, install_openapi, returns
 from ains.queue.endpoints import router as queue_router
 from ains.schedules.endpoints import router as schedules_router
 from ains.security.endpoints import router as security_router
@@ -63,6 +65,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         description="AI task network: agents, tasks, routing, retries, schedules, webhooks.",
         default_response_class=FastJSONResponse,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         # our metrics are Prometheus'; FastAPI's OpenTelemetry probe reads the environment on
         # every request (about 8% of a submission's CPU) when left on
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -76,6 +80,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         app.router.routes.extend(router.routes)
     install_rate_limits(app.router.routes, services.rate_limits)
     _add_operational_routes(app, services)
+    install_docs(app)
+    install_openapi(app)
     return app
 
 
@@ -99,11 +105,11 @@ def routers() -> list[Any]:
 
 
 def _add_operational_routes(app: FastAPI, services: Services) -> None:
-    @app.get("/health", tags=["operations"])
+    @app.get("/health", tags=["operations"], responses=returns(HealthOut))
     async def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
 
-    @app.get("/ready", tags=["operations"])
+    @app.get("/ready", tags=["operations"], responses=returns(ReadyOut) | SERVICE_UNAVAILABLE)
     async def ready() -> Response:
         try:
             async with services.db.read() as conn:

@@ -73,7 +73,16 @@ async def _principal(
     return await services.auth.principal(authorization, peer)
 
 
-@router.get("/aitp/events")
+@router.get(
+    "/aitp/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-Sent Events: each `data:` line is one event as JSON",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def event_stream(
     request: Request,
     task_id: Annotated[list[str] | None, Query()] = None,
