@@ -63,10 +63,16 @@ CONFLICT: dict[int | str, dict[str, Any]] = {}
 
 
 def returns(
-    model: type[BaseModel], status: int = 200, *, conflict: bool = False
+    model: type[BaseModel], status: int = 200, *, conflict: bool = False, replays: bool = False
 ) -> dict[int | str, dict[str, Any]]:
-    """`responses=` of a route: its success model, and 409 when its state can forbid it."""
+    """`responses=` of a route: its success model, 409 when its state can forbid it, and 200
+    with the same model when a repeated idempotency key replays the original."""
     responses: dict[int | str, dict[str, Any]] = {status: {"model": model}}
+    if replays:
+        responses[200] = {
+            "model": model,
+            "description": "a repeated idempotency key: the original (Idempotent-Replayed: true)",
+        }
     if conflict:
         responses[409] = _error(409)
     return responses

@@ -24,7 +24,9 @@ router = APIRouter(route_class=ValidatedRoute, tags=["batches"])
 
 
 @router.post(
-    "/aitp/tasks/batch", status_code=201, responses=returns(BatchSubmittedOut, 201, conflict=True)
+    "/aitp/tasks/batch",
+    status_code=201,
+    responses=returns(BatchSubmittedOut, 201, conflict=True, replays=True),
 )
 async def submit_batch(
     body: BatchIn, services: ServicesDep, principal: CurrentPrincipal, response: Response

@@ -53,7 +53,7 @@ LOOK_AGAIN_SECONDS = 5.0
     "/aitp/tasks",
     status_code=201,
     response_model=None,
-    responses=returns(TaskOut, 201, conflict=True),
+    responses=returns(TaskOut, 201, conflict=True, replays=True),
 )
 async def submit_task(
     body: TaskIn,
