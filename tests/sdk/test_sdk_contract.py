@@ -79,9 +79,10 @@ def test_every_sdk_call_answers_as_its_schema_says(
         )
         key = uuid.uuid4().hex
         second = c.tasks.submit(client_id, "contract", cap, {"n": 2}, idempotency_key=key)
-        assert c.tasks.submit(client_id, "contract", cap, {"n": 2}, idempotency_key=key)[
-            "task_id"
-        ] == second["task_id"]
+        assert (
+            c.tasks.submit(client_id, "contract", cap, {"n": 2}, idempotency_key=key)["task_id"]
+            == second["task_id"]
+        )
         third = c.tasks.submit(client_id, "contract", cap, {"n": 3}, priority=9)
         ids = {first["task_id"], second["task_id"], third["task_id"]}
 
@@ -128,6 +129,8 @@ def test_every_sdk_call_answers_as_its_schema_says(
     routes = {(method, template) for method, template, _status in contract.seen}
     assert SDK_ROUTES - routes == set()
     assert {404, 409, 422} <= {status for _m, _t, status in contract.seen}
+    assert contract.timestamps
+    assert [t for t in contract.timestamps if not t[1].endswith("Z")] == []
 
 
 async def _async_calls(server: ServerProcess, contract: Contract, uid: str) -> None:
