@@ -17,6 +17,7 @@ from ains.compat.seed004 import router as seed004_router
 from ains.config import Settings
 from ains.db.migrate import upgrade
 from ains.dlq.endpoints import router as dlq_router
+from ains.docs_pages import install_docs
 from ains.events.endpoints import router as events_router
 from ains.http import (
     BodyLimitMiddleware,
@@ -32,6 +33,7 @@ from ains.metrics.exposition import render_metrics
 from ains.metrics.middleware import MetricsMiddleware
 from ains.metrics.snapshot import take_snapshot
 from ains.metrics.state import StateCollector, StateSnapshot
+from ains.openapi import SERVICE_UNAVAILABLE, HealthOut, ReadyOut, install_openapi, returns
 from ains.queue.endpoints import router as queue_router
 from ains.schedules.endpoints import router as schedules_router
 from ains.security.endpoints import router as security_router
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         description="AI task network: agents, tasks, routing, retries, schedules, webhooks.",
         default_response_class=FastJSONResponse,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         # our metrics are Prometheus'; FastAPI's OpenTelemetry probe reads the environment on
         # every request (about 8% of a submission's CPU) when left on
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -79,6 +83,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     install_console(app)
     install_rate_limits(app.router.routes, services.rate_limits)
     _add_operational_routes(app, services)
+    install_docs(app)
+    install_openapi(app)
     return app
 
 
@@ -103,11 +109,11 @@ def routers() -> list[Any]:
 
 
 def _add_operational_routes(app: FastAPI, services: Services) -> None:
-    @app.get("/health", tags=["operations"])
+    @app.get("/health", tags=["operations"], responses=returns(HealthOut))
     async def health() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
 
-    @app.get("/ready", tags=["operations"])
+    @app.get("/ready", tags=["operations"], responses=returns(ReadyOut) | SERVICE_UNAVAILABLE)
     async def ready() -> Response:
         try:
             await services.db.ping()

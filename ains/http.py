@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Annotated, Any
 
-import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -15,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ains import json_input
+from ains import json_input, json_output
 from ains.exceptions import AinsError, BadRequest, FieldError, UnsupportedMediaType
 from ains.security.auth import TooManyFailures
 from ains.security.principals import Principal
@@ -34,7 +33,7 @@ def _default(value: Any) -> Any:
 
 class FastJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)
+        return json_output.dumps(content, _default)
 
 
 def problem(
@@ -50,7 +49,7 @@ def problem(
         body["errors"] = [{"field": e.field, "reason": e.reason} for e in errors]
     body.update(extra)
     return Response(
-        orjson.dumps(body, default=_default),
+        json_output.dumps(body, _default),
         status_code=status,
         media_type="application/problem+json",
     )

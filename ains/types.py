@@ -25,8 +25,8 @@ def storable_time(value: datetime) -> datetime:
         raise ValueError(
             f"must lie between {EARLIEST.isoformat()} and {LATEST.isoformat()} once in UTC"
         )
-    return value
+    return utc
 
 
-# An aware datetime within the range above, for request bodies and query parameters.
+# An aware datetime within the range above, moved to UTC, for request bodies and query parameters.
 Timestamp = Annotated[datetime, AfterValidator(storable_time)]

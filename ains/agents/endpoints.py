@@ -6,14 +6,26 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 
-from ains.agents.schemas import AgentIn, AgentPatch, HeartbeatIn
+from ains.agents.schemas import (
+    AgentHeartbeatOut,
+    AgentIn,
+    AgentOut,
+    AgentPage,
+    AgentPatch,
+    HeartbeatIn,
+    RegisteredAgentOut,
+    TrustPage,
+)
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.metrics.registry import agent_heartbeats_total, agents_registered_total
+from ains.openapi import returns
 
 router = APIRouter(route_class=ValidatedRoute, tags=["agents"])
 
 
-@router.post("/ains/agents", status_code=201)
+@router.post(
+    "/ains/agents", status_code=201, responses=returns(RegisteredAgentOut, 201, conflict=True)
+)
 async def register_agent(
     body: AgentIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -23,7 +35,7 @@ async def register_agent(
     return created
 
 
-@router.get("/ains/agents")
+@router.get("/ains/agents", responses=returns(AgentPage))
 async def list_agents(
     services: ServicesDep,
     _principal: CurrentPrincipal,
@@ -39,7 +51,7 @@ async def list_agents(
         )
 
 
-@router.get("/ains/agents/{agent_id}")
+@router.get("/ains/agents/{agent_id}", responses=returns(AgentOut))
 async def get_agent(
     agent_id: str, services: ServicesDep, _principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -48,7 +60,7 @@ async def get_agent(
         return services.agents.view(row)
 
 
-@router.get("/ains/agents/{agent_id}/trust")
+@router.get("/ains/agents/{agent_id}/trust", responses=returns(TrustPage))
 async def agent_trust(
     agent_id: str, services: ServicesDep, principal: CurrentPrincipal, limit: int | None = None
 ) -> dict[str, Any]:
@@ -59,7 +71,7 @@ async def agent_trust(
     return {"items": items, "next_cursor": None}
 
 
-@router.patch("/ains/agents/{agent_id}")
+@router.patch("/ains/agents/{agent_id}", responses=returns(AgentOut))
 async def patch_agent(
     agent_id: str, body: AgentPatch, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -79,7 +91,7 @@ async def deregister_agent(
     return Response(status_code=204)
 
 
-@router.post("/ains/agents/{agent_id}/heartbeat")
+@router.post("/ains/agents/{agent_id}/heartbeat", responses=returns(AgentHeartbeatOut))
 async def agent_heartbeat(
     agent_id: str,
     services: ServicesDep,

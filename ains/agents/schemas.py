@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
@@ -52,3 +53,61 @@ def _capability_names(value: list[str]) -> list[str]:
         if not re.match(CAPABILITY, cap):
             raise ValueError(f"item {i} ({cap!r}) is not a capability name like translation:v1")
     return list(dict.fromkeys(value))
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+class AgentOut(BaseModel):
+    agent_id: str
+    name: str
+    capabilities: list[str]
+    max_concurrency: int
+    in_flight: int
+    trust_score: float
+    status: str
+    online: bool
+    last_heartbeat_at: datetime | None
+    asking_for_work: bool
+    claim_until: datetime | None
+    team: str | None
+    metadata: dict[str, Any]
+    tasks_completed: int
+    tasks_failed: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class RegisteredAgentOut(AgentOut):
+    """A new agent, with its API key shown this once (null when re-registering)."""
+
+    api_key: str | None
+
+
+class AgentPage(BaseModel):
+    items: list[AgentOut]
+    next_cursor: str | None
+
+
+class TrustRecordOut(BaseModel):
+    task_id: str | None
+    delta: float
+    trust_score: float
+    score_after: float
+    reason: str | None
+    actor: str | None
+    created_at: datetime
+
+
+class TrustPage(BaseModel):
+    items: list[TrustRecordOut]
+    next_cursor: str | None
+
+
+class AgentHeartbeatOut(BaseModel):
+    agent_id: str
+    online: bool
+    status: str
+    cancel_task_ids: list[str]
+    server_time: datetime
+    heartbeat_interval_seconds: float

@@ -10,9 +10,21 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from ains.analytics.schemas import Bucket, ExportFormat, Period, Report, Window
+from ains.analytics.schemas import (
+    AgentsReportOut,
+    Bucket,
+    ExportFormat,
+    ExportOut,
+    Period,
+    Report,
+    SummaryOut,
+    TaskTypesReportOut,
+    TrendsOut,
+    Window,
+)
 from ains.analytics.service import AnalyticsService
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute
+from ains.openapi import returns
 from ains.services import Services
 from ains.types import Timestamp
 
@@ -30,14 +42,21 @@ EndQ = Annotated[
     Timestamp | None, Query(description="custom range end (exclusive, ISO 8601 with timezone)")
 ]
 LimitQ = Annotated[int, Query(ge=1, le=10_000)]
+EXPORT_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": ExportOut,
+        "description": "the report as CSV (format=csv, the default) or as JSON (format=json)",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
 
 
-def _both(path: str) -> Callable[[F], F]:
+def _both(path: str, **kwargs: Any) -> Callable[[F], F]:
     """Registers a GET handler under /aitp/analytics and its /ains/analytics alias."""
 
     def register(handler: F) -> F:
-        router.get(f"/aitp/analytics{path}")(handler)
-        router.get(f"/ains/analytics{path}", include_in_schema=False)(handler)
+        router.get(f"/aitp/analytics{path}", **kwargs)(handler)
+        router.get(f"/ains/analytics{path}", **kwargs)(handler)
         return handler
 
     return register
@@ -57,7 +76,7 @@ def _window(
 WindowDep = Annotated[Window, Depends(_window)]
 
 
-@_both("/summary")
+@_both("/summary", responses=returns(SummaryOut))
 async def analytics_summary(
     services: ServicesDep, principal: CurrentPrincipal, window: WindowDep
 ) -> dict[str, Any]:
@@ -65,7 +84,7 @@ async def analytics_summary(
         return await _analytics(services).summary(conn, principal, window)
 
 
-@_both("/agents")
+@_both("/agents", responses=returns(AgentsReportOut))
 async def analytics_agents(
     services: ServicesDep, principal: CurrentPrincipal, window: WindowDep, limit: LimitQ = 1000
 ) -> dict[str, Any]:
@@ -73,7 +92,7 @@ async def analytics_agents(
         return await _analytics(services).agents(conn, principal, window, limit)
 
 
-@_both("/tasks")
+@_both("/tasks", responses=returns(TaskTypesReportOut))
 async def analytics_task_types(
     services: ServicesDep, principal: CurrentPrincipal, window: WindowDep, limit: LimitQ = 1000
 ) -> dict[str, Any]:
@@ -81,7 +100,7 @@ async def analytics_task_types(
         return await _analytics(services).task_types(conn, principal, window, limit)
 
 
-@_both("/trends")
+@_both("/trends", responses=returns(TrendsOut))
 async def analytics_trends(
     services: ServicesDep, principal: CurrentPrincipal, window: WindowDep, bucket: Bucket = "day"
 ) -> dict[str, Any]:
@@ -89,7 +108,7 @@ async def analytics_trends(
         return await _analytics(services).trends(conn, principal, window, bucket)
 
 
-@_both("/export")
+@_both("/export", response_class=StreamingResponse, responses=EXPORT_ANSWER)
 async def analytics_export(
     services: ServicesDep,
     principal: CurrentPrincipal,

@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict
+
+from ains.json_output import utc_text
+
 Period = Literal["last_24_hours", "last_7_days", "last_30_days", "all", "custom"]
 Bucket = Literal["hour", "day"]
 ExportFormat = Literal["csv", "json"]
@@ -45,8 +49,8 @@ class Window:
     def view(self) -> dict[str, Any]:
         return {
             "period": self.period,
-            "start": self.start.isoformat() if self.start else None,
-            "end": self.end.isoformat() if self.end else None,
+            "start": utc_text(self.start) if self.start else None,
+            "end": utc_text(self.end) if self.end else None,
         }
 
 
@@ -109,3 +113,73 @@ class Stats:
                 round(self.quality_sum / self.quality_n, 6) if self.quality_n else None
             ),
         }
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+class WindowOut(BaseModel):
+    period: str
+    start: datetime | None
+    end: datetime | None
+
+
+class Figures(BaseModel):
+    """The columns every analytics table shares."""
+
+    total_tasks: int
+    completed: int
+    failed: int
+    cancelled: int
+    timed_out: int
+    pending: int
+    success_rate: float | None
+    avg_execution_time_ms: float | None
+    total_cost: float
+    avg_quality_score: float | None
+
+
+class TopAgent(BaseModel):
+    agent_id: str
+    completed: int
+    success_rate: float | None
+
+
+class SummaryOut(WindowOut, Figures):
+    p50_execution_time_ms: float | None
+    p95_execution_time_ms: float | None
+    top_agents: list[TopAgent]
+
+
+class AgentFigures(Figures):
+    agent_id: str
+
+
+class TaskTypeFigures(Figures):
+    task_type: str
+
+
+class TrendFigures(Figures):
+    bucket_start: datetime
+
+
+class AgentsReportOut(WindowOut):
+    items: list[AgentFigures]
+
+
+class TaskTypesReportOut(WindowOut):
+    items: list[TaskTypeFigures]
+
+
+class TrendsOut(WindowOut):
+    bucket: str
+    items: list[TrendFigures]
+
+
+class ExportOut(WindowOut):
+    """A JSON export: the report's name and window, and its rows (the summary's figures)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    report: str
+    items: list[dict[str, Any]] | None = None

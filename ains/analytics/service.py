@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains import json_output
 from ains.analytics import repository as repo
 from ains.analytics.schemas import (
     DEFAULT_PERIOD,
@@ -29,6 +29,7 @@ from ains.analytics.schemas import (
 from ains.clock import Clock
 from ains.db.engine import Database
 from ains.exceptions import Unprocessable
+from ains.json_output import utc_text
 from ains.security.principals import Principal
 
 RAW_PAGE = 5000
@@ -138,7 +139,7 @@ class AnalyticsService:
         rows = await repo.aggregate(conn, window, scope_of(principal), grouping)
         groups = _fold(rows, key=lambda row: repo.as_utc(row.key))
         items = [
-            {"bucket_start": moment.isoformat(), **groups[moment].figures()}
+            {"bucket_start": utc_text(moment), **groups[moment].figures()}
             for moment in sorted(groups)
         ]
         return {**window.view(), "bucket": bucket, "items": items}
@@ -195,7 +196,7 @@ class AnalyticsService:
         else:
             data = await self.report(principal, window, report, bucket=bucket, limit=limit)
             if report == "summary" and fmt == "json":
-                yield orjson.dumps({"report": report, **data})
+                yield json_output.dumps({"report": report, **data})
                 return
             header = {k: v for k, v in data.items() if k != "items"} | {"report": report}
             items = [_summary_row(data)] if report == "summary" else data["items"]
@@ -225,7 +226,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def _cell(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return utc_text(value)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value  # OWASP: a leading quote makes the cell text; numbers stay numbers
     return "" if value is None else value
@@ -255,12 +256,13 @@ async def _csv_stream(
 async def _json_stream(
     header: dict[str, Any], rows: AsyncIterator[dict[str, Any]], flush_every: int = 1000
 ) -> AsyncIterator[bytes]:
-    opening = orjson.dumps(header)
+    opening = json_output.dumps(header)
     yield opening[:-1] + b',"items":['
     chunk: list[bytes] = []
     first = True
     async for row in rows:
-        chunk.append(orjson.dumps(row) if first else b"," + orjson.dumps(row))
+        encoded = json_output.dumps(row)
+        chunk.append(encoded if first else b"," + encoded)
         first = False
         if len(chunk) >= flush_every:
             yield b"".join(chunk)

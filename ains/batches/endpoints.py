@@ -7,15 +7,27 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from ains.batches.schemas import BatchIn
+from ains.batches.schemas import (
+    BatchCancelledOut,
+    BatchIn,
+    BatchResultsOut,
+    BatchStatusOut,
+    BatchSubmittedOut,
+    TasksStatusOut,
+)
 from ains.exceptions import Unprocessable
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute
+from ains.openapi import returns
 from ains.tasks.schemas import CancelIn
 
 router = APIRouter(route_class=ValidatedRoute, tags=["batches"])
 
 
-@router.post("/aitp/tasks/batch", status_code=201)
+@router.post(
+    "/aitp/tasks/batch",
+    status_code=201,
+    responses=returns(BatchSubmittedOut, 201, conflict=True, replays=True),
+)
 async def submit_batch(
     body: BatchIn, services: ServicesDep, principal: CurrentPrincipal, response: Response
 ) -> dict[str, Any]:
@@ -27,7 +39,7 @@ async def submit_batch(
     return submitted.batch
 
 
-@router.get("/aitp/tasks/batch/status")
+@router.get("/aitp/tasks/batch/status", responses=returns(TasksStatusOut))
 async def batch_status_by_ids(
     services: ServicesDep,
     principal: CurrentPrincipal,
@@ -42,7 +54,7 @@ async def batch_status_by_ids(
         return await services.batches.status_by_ids(conn, principal, ids)
 
 
-@router.get("/aitp/tasks/batch/{batch_id}")
+@router.get("/aitp/tasks/batch/{batch_id}", responses=returns(BatchStatusOut))
 async def batch_status(
     batch_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -50,7 +62,7 @@ async def batch_status(
         return await services.batches.status(conn, principal, batch_id)
 
 
-@router.get("/aitp/tasks/batch/{batch_id}/results")
+@router.get("/aitp/tasks/batch/{batch_id}/results", responses=returns(BatchResultsOut))
 async def batch_results(
     batch_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -58,7 +70,7 @@ async def batch_results(
         return await services.batches.results(conn, principal, batch_id)
 
 
-@router.delete("/aitp/tasks/batch/{batch_id}")
+@router.delete("/aitp/tasks/batch/{batch_id}", responses=returns(BatchCancelledOut))
 async def cancel_batch(
     batch_id: str,
     services: ServicesDep,

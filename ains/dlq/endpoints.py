@@ -6,10 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 
-from ains.dlq.schemas import BulkRequeueIn, DlqFilters, RequeueIn
+from ains.dlq.schemas import BulkRequeueIn, DlqFilters, PurgedOut, RequeuedOut, RequeueIn
 from ains.dlq.service import DlqService
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
+from ains.openapi import returns
 from ains.services import Services
+from ains.tasks.schemas import TaskOut, TaskPage
 from ains.types import Timestamp
 
 router = APIRouter(route_class=ValidatedRoute, tags=["dlq"])
@@ -40,7 +42,7 @@ def _filters(
 FiltersDep = Annotated[DlqFilters, Depends(_filters)]
 
 
-@router.get("/aitp/dlq")
+@router.get("/aitp/dlq", responses=returns(TaskPage))
 async def list_dead_letters(
     services: ServicesDep,
     principal: CurrentPrincipal,
@@ -54,7 +56,7 @@ async def list_dead_letters(
         )
 
 
-@router.post("/aitp/dlq/requeue")
+@router.post("/aitp/dlq/requeue", responses=returns(RequeuedOut))
 async def requeue_dead_letters(
     body: BulkRequeueIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -62,7 +64,7 @@ async def requeue_dead_letters(
         return await _dlq(services).requeue_many(tx, principal, body)
 
 
-@router.post("/aitp/dlq/{task_id}/requeue")
+@router.post("/aitp/dlq/{task_id}/requeue", responses=returns(TaskOut, conflict=True))
 async def requeue_dead_letter(
     task_id: str,
     services: ServicesDep,
@@ -73,7 +75,7 @@ async def requeue_dead_letter(
         return await _dlq(services).requeue(tx, principal, task_id, body.reason if body else None)
 
 
-@router.delete("/aitp/dlq")
+@router.delete("/aitp/dlq", responses=returns(PurgedOut))
 async def purge_dead_letters(
     services: ServicesDep, principal: CurrentPrincipal, filters: FiltersDep
 ) -> dict[str, Any]:

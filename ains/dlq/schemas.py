@@ -33,3 +33,21 @@ class BulkRequeueIn(BaseModel):
 class RequeueIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(None, max_length=2000)
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+class RequeueError(BaseModel):
+    task_id: str
+    status: int
+    detail: str
+
+
+class RequeuedOut(BaseModel):
+    requeued: list[str]
+    errors: list[RequeueError]
+
+
+class PurgedOut(BaseModel):
+    purged: int

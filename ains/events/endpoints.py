@@ -19,11 +19,11 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from ains import json_output
 from ains.events.registry import Subscriber
 from ains.events.stream import StreamFilter
 from ains.exceptions import AinsError, TooManyRequests, Unprocessable
@@ -74,7 +74,16 @@ async def _principal(
     return await services.auth.principal(authorization, peer)
 
 
-@router.get("/aitp/events")
+@router.get(
+    "/aitp/events",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "Server-Sent Events: each `data:` line is one event as JSON",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def event_stream(
     request: Request,
     task_id: Annotated[list[str] | None, Query()] = None,
@@ -116,7 +125,7 @@ def sse_response(
                 head = f"id: {message['event_id']}\n" if message.get("event_id") else ""
                 if named:
                     head += f"event: {message['type']}\n"
-                yield (head.encode() + b"data: " + orjson.dumps(message, default=str) + b"\n\n")
+                yield head.encode() + b"data: " + json_output.dumps(message, str) + b"\n\n"
         finally:
             with contextlib.suppress(Exception):
                 await messages.aclose()  # type: ignore[attr-defined]
@@ -175,7 +184,7 @@ async def task_socket(
     watcher = asyncio.get_running_loop().create_task(_end_on_disconnect(websocket, sub))
     try:
         async for message in messages:
-            await websocket.send_text(orjson.dumps(message, default=str).decode())
+            await websocket.send_text(json_output.dumps(message, str).decode())
         if sub.revoked:
             await websocket.close(code=1008, reason="API key revoked")
     except (WebSocketDisconnect, RuntimeError):

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Body
 
 from ains.exceptions import Forbidden
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute
-from ains.maintenance.schemas import CleanupIn
+from ains.maintenance.schemas import CleanupIn, CleanupOut, StatsOut, SweepOut
+from ains.openapi import returns
 from ains.security.principals import Principal
 
 router = APIRouter(route_class=ValidatedRoute, tags=["maintenance"])
@@ -20,7 +21,7 @@ def _admin(principal: Principal) -> None:
         raise Forbidden("only an admin may run maintenance")
 
 
-@router.post("/ains/admin/cleanup")
+@router.post("/ains/admin/cleanup", responses=returns(CleanupOut))
 async def cleanup(
     services: ServicesDep,
     principal: CurrentPrincipal,
@@ -36,7 +37,7 @@ async def cleanup(
     return view
 
 
-@router.post("/ains/admin/sweep-stale")
+@router.post("/ains/admin/sweep-stale", responses=returns(SweepOut))
 async def sweep_stale(services: ServicesDep, principal: CurrentPrincipal) -> dict[str, Any]:
     _admin(principal)
     swept = await services.maintenance.sweep_stale()
@@ -44,7 +45,7 @@ async def sweep_stale(services: ServicesDep, principal: CurrentPrincipal) -> dic
     return swept
 
 
-@router.get("/ains/admin/stats")
+@router.get("/ains/admin/stats", responses=returns(StatsOut))
 async def stats(services: ServicesDep, principal: CurrentPrincipal) -> dict[str, Any]:
     _admin(principal)
     figures = await services.maintenance.stats()

@@ -13,14 +13,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
-from ains.schedules.schemas import ScheduleIn, ScheduleUpdate
+from ains.openapi import returns
+from ains.schedules.schemas import (
+    ExecutionOut,
+    ExecutionPage,
+    ScheduleIn,
+    ScheduleOut,
+    SchedulePage,
+    SchedulePreviewOut,
+    ScheduleUpdate,
+    TimingPreviewOut,
+)
 from ains.types import Timestamp
 
 router = APIRouter(route_class=ValidatedRoute, prefix="/aitp/tasks/schedule", tags=["schedules"])
 Count = Annotated[int, Query(ge=1, le=100)]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=returns(ScheduleOut, 201, conflict=True))
 async def create_schedule(
     body: ScheduleIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -28,7 +38,7 @@ async def create_schedule(
         return await services.schedules.create(tx, principal, body)
 
 
-@router.get("")
+@router.get("", responses=returns(SchedulePage))
 async def list_schedules(
     services: ServicesDep,
     principal: CurrentPrincipal,
@@ -48,7 +58,7 @@ async def list_schedules(
         )
 
 
-@router.get("/preview")
+@router.get("/preview", responses=returns(TimingPreviewOut))
 async def preview_timing(
     services: ServicesDep,
     _principal: CurrentPrincipal,
@@ -68,7 +78,7 @@ async def preview_timing(
     return services.schedules.preview_timing(fields, count)
 
 
-@router.get("/{schedule_id}")
+@router.get("/{schedule_id}", responses=returns(ScheduleOut))
 async def get_schedule(
     schedule_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -76,7 +86,7 @@ async def get_schedule(
         return await services.schedules.get(conn, principal, schedule_id)
 
 
-@router.put("/{schedule_id}")
+@router.put("/{schedule_id}", responses=returns(ScheduleOut))
 async def update_schedule(
     schedule_id: str, body: ScheduleUpdate, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -93,7 +103,7 @@ async def delete_schedule(
     return Response(status_code=204)
 
 
-@router.get("/{schedule_id}/executions")
+@router.get("/{schedule_id}/executions", responses=returns(ExecutionPage))
 async def list_executions(
     schedule_id: str,
     services: ServicesDep,
@@ -107,7 +117,7 @@ async def list_executions(
         )
 
 
-@router.get("/{schedule_id}/preview")
+@router.get("/{schedule_id}/preview", responses=returns(SchedulePreviewOut))
 async def preview_schedule(
     schedule_id: str, services: ServicesDep, principal: CurrentPrincipal, count: Count = 5
 ) -> dict[str, Any]:
@@ -115,7 +125,9 @@ async def preview_schedule(
         return await services.schedules.preview(conn, principal, schedule_id, count)
 
 
-@router.post("/{schedule_id}/execute", status_code=201)
+@router.post(
+    "/{schedule_id}/execute", status_code=201, responses=returns(ExecutionOut, 201, conflict=True)
+)
 async def execute_schedule(
     schedule_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -123,7 +135,7 @@ async def execute_schedule(
         return await services.schedules.execute_now(tx, principal, schedule_id)
 
 
-@router.post("/{schedule_id}/pause")
+@router.post("/{schedule_id}/pause", responses=returns(ScheduleOut, conflict=True))
 async def pause_schedule(
     schedule_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -131,7 +143,7 @@ async def pause_schedule(
         return await services.schedules.pause(tx, principal, schedule_id)
 
 
-@router.post("/{schedule_id}/resume")
+@router.post("/{schedule_id}/resume", responses=returns(ScheduleOut, conflict=True))
 async def resume_schedule(
     schedule_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:

@@ -3,6 +3,7 @@ accepted as aliases, as for tasks."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
@@ -85,3 +86,71 @@ def dump(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude_unset=True) | {
         k: getattr(model, k) for k in ("run_at",) if k in model.model_fields_set
     }
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+class ScheduleOut(BaseModel):
+    schedule_id: str
+    client_id: str
+    task_type: str | None
+    capability_required: str | None
+    input_data: Any
+    priority: int | None
+    cron_expression: str | None
+    interval_seconds: float | None
+    run_at: datetime | None
+    timezone: str
+    template_id: str | None
+    status: str
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+    total_runs: int
+    failed_runs: int
+    description: str | None
+    missed_run_policy: str
+    overlap_policy: str
+    task_options: dict[str, Any]
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class SchedulePage(BaseModel):
+    items: list[ScheduleOut]
+    next_cursor: str | None
+
+
+class ExecutionOut(BaseModel):
+    execution_id: str
+    schedule_id: str
+    task_id: str | None
+    due_at: datetime | None
+    executed_at: datetime | None
+    trigger: str
+    status: str
+    task_status: str | None
+    result_data: Any
+    error_message: Any
+    duration_seconds: float | None
+
+
+class ExecutionPage(BaseModel):
+    schedule_id: str
+    items: list[ExecutionOut]
+    next_cursor: str | None
+
+
+class SchedulePreviewOut(BaseModel):
+    schedule_id: str
+    status: str
+    next_runs: list[datetime]
+
+
+class TimingPreviewOut(BaseModel):
+    cron_expression: str | None
+    interval_seconds: float | None
+    run_at: datetime | None
+    timezone: str
+    next_runs: list[datetime]

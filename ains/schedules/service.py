@@ -22,6 +22,7 @@ from ains.db.engine import Tx
 from ains.events.bus import Bus
 from ains.events.repository import add_events, event
 from ains.exceptions import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from ains.json_output import utc_text
 from ains.pagination import (
     decode_cursor,
     decode_time_cursor,
@@ -402,7 +403,7 @@ class ScheduleService:
             reason=execution["error_message"],
             data={
                 "execution_id": execution["execution_id"],
-                "due_at": execution["due_at"].isoformat(),
+                "due_at": utc_text(execution["due_at"]),
                 "trigger": execution["trigger"],
             },
         )

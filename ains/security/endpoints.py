@@ -10,9 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ains.exceptions import Forbidden, Unprocessable
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
+from ains.json_output import utc_text
+from ains.openapi import CONFLICT, returns
 from ains.pagination import MAX_ROW_ID
 from ains.security import audit, keys
 from ains.security.principals import Principal, Role
+from ains.security.schemas import AuditPage, CreatedKeyOut, KeyPage
 
 router = APIRouter(route_class=ValidatedRoute, tags=["security"])
 
@@ -39,7 +42,7 @@ def _admin(principal: Principal) -> None:
         raise Forbidden("only an admin may manage keys or read the audit log")
 
 
-@router.post("/ains/keys", status_code=201)
+@router.post("/ains/keys", status_code=201, responses=returns(CreatedKeyOut, 201))
 async def create_key(
     body: KeyIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -66,7 +69,7 @@ async def create_key(
             detail={
                 "role": body.role,
                 "principal_id": created["principal_id"],
-                "expires_at": body.expires_at.isoformat() if body.expires_at else None,
+                "expires_at": utc_text(body.expires_at) if body.expires_at else None,
             },
             now=now,
         )
@@ -74,7 +77,7 @@ async def create_key(
     return created
 
 
-@router.get("/ains/keys")
+@router.get("/ains/keys", responses=returns(KeyPage))
 async def list_keys(
     services: ServicesDep,
     principal: CurrentPrincipal,
@@ -87,7 +90,7 @@ async def list_keys(
         return await keys.list_keys(conn, limit=page, cursor=cursor)
 
 
-@router.delete("/ains/keys/{key_id}", status_code=204)
+@router.delete("/ains/keys/{key_id}", status_code=204, responses=CONFLICT)
 async def revoke_key(key_id: str, services: ServicesDep, principal: CurrentPrincipal) -> Response:
     _admin(principal)
     now = services.clock()
@@ -102,7 +105,7 @@ async def revoke_key(key_id: str, services: ServicesDep, principal: CurrentPrinc
     return Response(status_code=204)
 
 
-@router.get("/ains/audit")
+@router.get("/ains/audit", responses=returns(AuditPage))
 async def audit_log(
     services: ServicesDep,
     principal: CurrentPrincipal,

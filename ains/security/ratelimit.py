@@ -16,7 +16,6 @@ import time
 from collections.abc import Awaitable, Iterable, Mapping
 from typing import Final, Literal, get_args
 
-import orjson
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
@@ -26,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ains import json_output
 from ains.exceptions import TooManyRequests
 from ains.security.principals import Principal
 from ains.security.throttle import MAX_ENTRIES
@@ -350,7 +350,7 @@ def _problem(exc: TooManyRequests) -> Response:
     # as ains.http.problem renders it (importing it here would be an import cycle via config)
     body = {"type": "about:blank", "title": exc.title, "status": 429, "detail": exc.detail}
     return Response(
-        orjson.dumps({**body, **exc.extra}),
+        json_output.dumps({**body, **exc.extra}),
         status_code=429,
         media_type="application/problem+json",
         headers=exc.headers,

@@ -106,6 +106,12 @@ class TaskControl:
                 "completed_at": None,
                 "next_retry_at": None,
                 "cancel_requested": False,
+                # the previous run's cancellation and lease no longer apply to the new run
+                "cancelled_by": None,
+                "cancelled_at": None,
+                "cancellation_reason": None,
+                "lease_expires_at": None,
+                "timeout_at": None,
                 "queued_at": now,
                 "queue_key": self.tasks.queue_key(row.priority, now),
                 "updated_at": now,

@@ -16,18 +16,26 @@ from ains.http import (
     caller,
     page_limit,
 )
+from ains.openapi import returns
 from ains.tasks.schemas import (
     AttemptIn,
     CancelIn,
     ClaimIn,
+    ClaimOut,
     CompleteIn,
     FailIn,
+    LeaseOut,
     PriorityIn,
     ProgressIn,
     ReportIn,
     ReportsIn,
+    ReportsOut,
     RetryIn,
+    TaskDetailsOut,
     TaskIn,
+    TaskOut,
+    TaskPage,
+    TaskResultOut,
     TimeoutIn,
 )
 from ains.types import Timestamp
@@ -41,7 +49,12 @@ LOOK_AGAIN_SECONDS = 5.0
 
 # The per-task handlers answer with a ready response: FastAPI would otherwise validate and
 # re-serialise the plain dict through pydantic on every call.
-@hot_router.post("/aitp/tasks", status_code=201, response_model=None)
+@hot_router.post(
+    "/aitp/tasks",
+    status_code=201,
+    response_model=None,
+    responses=returns(TaskOut, 201, conflict=True, replays=True),
+)
 async def submit_task(
     body: TaskIn,
     request: Request,
@@ -61,7 +74,7 @@ async def submit_task(
     return FastJSONResponse(submitted.task, status_code=201)
 
 
-@router.get("/aitp/tasks")
+@router.get("/aitp/tasks", responses=returns(TaskPage))
 async def list_tasks(
     services: ServicesDep,
     principal: CurrentPrincipal,
@@ -92,7 +105,7 @@ async def list_tasks(
         )
 
 
-@router.get("/aitp/tasks/{task_id}")
+@router.get("/aitp/tasks/{task_id}", responses=returns(TaskDetailsOut))
 async def get_task(
     task_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -100,7 +113,7 @@ async def get_task(
         return await services.tasks.details(conn, principal, task_id)
 
 
-@router.get("/aitp/tasks/{task_id}/result")
+@router.get("/aitp/tasks/{task_id}/result", responses=returns(TaskResultOut))
 async def get_result(
     task_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -108,7 +121,7 @@ async def get_result(
         return await services.tasks.result(conn, principal, task_id)
 
 
-@router.delete("/aitp/tasks/{task_id}")
+@router.delete("/aitp/tasks/{task_id}", responses=returns(TaskOut, conflict=True))
 async def cancel_task(
     task_id: str,
     services: ServicesDep,
@@ -121,7 +134,7 @@ async def cancel_task(
         return await services.control.cancel(tx, principal, task_id, why)
 
 
-@router.post("/aitp/tasks/{task_id}/retry")
+@router.post("/aitp/tasks/{task_id}/retry", responses=returns(TaskOut, conflict=True))
 async def retry_task(
     task_id: str,
     services: ServicesDep,
@@ -132,7 +145,7 @@ async def retry_task(
         return await services.control.retry(tx, principal, task_id, body.reason if body else None)
 
 
-@router.put("/aitp/tasks/{task_id}/priority")
+@router.put("/aitp/tasks/{task_id}/priority", responses=returns(TaskOut, conflict=True))
 async def set_priority(
     task_id: str, body: PriorityIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -140,7 +153,7 @@ async def set_priority(
         return await services.tasks.set_priority(tx, principal, task_id, body.priority)
 
 
-@router.put("/aitp/tasks/{task_id}/timeout")
+@router.put("/aitp/tasks/{task_id}/timeout", responses=returns(TaskOut, conflict=True))
 async def set_timeout(
     task_id: str, body: TimeoutIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -151,7 +164,7 @@ async def set_timeout(
 # --- the agent side ----------------------------------------------------------------------------
 
 
-@hot_router.post("/aitp/agents/{agent_id}/claim", response_model=None)
+@hot_router.post("/aitp/agents/{agent_id}/claim", response_model=None, responses=returns(ClaimOut))
 async def claim(
     agent_id: str,
     services: ServicesDep,
@@ -185,7 +198,7 @@ async def claim(
         )
 
 
-@hot_router.post("/aitp/tasks/{task_id}/start")
+@hot_router.post("/aitp/tasks/{task_id}/start", responses=returns(TaskOut, conflict=True))
 async def start_task(
     task_id: str, body: AttemptIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -193,7 +206,7 @@ async def start_task(
         return await services.execution.start(tx, principal, task_id, body.attempt_id)
 
 
-@hot_router.post("/aitp/tasks/{task_id}/heartbeat")
+@hot_router.post("/aitp/tasks/{task_id}/heartbeat", responses=returns(LeaseOut, conflict=True))
 async def task_heartbeat(
     task_id: str, body: ProgressIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -203,7 +216,7 @@ async def task_heartbeat(
         )
 
 
-@hot_router.post("/aitp/tasks/{task_id}/complete")
+@hot_router.post("/aitp/tasks/{task_id}/complete", responses=returns(TaskOut, conflict=True))
 async def complete_task(
     task_id: str, body: CompleteIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -219,7 +232,7 @@ async def complete_task(
         return await services.execution.report(tx, principal, report)
 
 
-@hot_router.post("/aitp/tasks/{task_id}/fail")
+@hot_router.post("/aitp/tasks/{task_id}/fail", responses=returns(TaskOut, conflict=True))
 async def fail_task(
     task_id: str, body: FailIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -235,11 +248,13 @@ async def fail_task(
         return await services.execution.report(tx, principal, report)
 
 
-@hot_router.post("/aitp/agents/{agent_id}/reports")
+@hot_router.post(
+    "/aitp/agents/{agent_id}/reports", response_model=None, responses=returns(ReportsOut)
+)
 async def bulk_reports(
     agent_id: str, body: ReportsIn, services: ServicesDep, principal: CurrentPrincipal
-) -> dict[str, Any]:
+) -> Response:
     services.agents.authorize_self(principal, agent_id)
     async with services.db.transaction() as tx:
         results = await services.execution.reports(tx, principal, agent_id, body.reports)
-    return {"results": results}
+    return FastJSONResponse({"results": results})

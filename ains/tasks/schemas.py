@@ -3,6 +3,7 @@ accepted as aliases."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
@@ -124,3 +125,145 @@ class TimeoutIn(BaseModel):
 class RetryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(None, max_length=2000)
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+class HistoryEntry(BaseModel):
+    event: str
+    from_status: str | None
+    to_status: str | None
+    at: datetime
+    actor: str | None
+    reason: Any
+    attempt_id: str | None
+
+
+class AttemptOut(BaseModel):
+    attempt_id: str
+    agent_id: str | None
+    number: int
+    status: str
+    claimed_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: Any
+    error_type: str | None
+
+
+class TaskOut(BaseModel):
+    """A task as clients see it."""
+
+    task_id: str
+    client_id: str
+    team: str | None
+    task_type: str
+    capability_required: str
+    priority: int
+    status: str
+    assigned_agent_id: str | None
+    attempt_id: str | None
+    retry_count: int
+    max_retries: int
+    retry_policy: dict[str, Any]
+    next_retry_at: datetime | None
+    last_error: Any
+    error_type: str | None
+    timeout_seconds: float | None
+    deadline: datetime | None
+    visibility: Visibility
+    allowed_viewers: list[str]
+    metadata: Any
+    depends_on: list[str]
+    batch_id: str | None
+    schedule_id: str | None
+    template_id: str | None
+    cost: float | None
+    quality_score: float | None
+    execution_ms: float | None
+    progress: Any
+    lease_expires_at: datetime | None
+    cancel_requested: bool
+    cancelled_by: str | None
+    cancelled_at: datetime | None
+    cancellation_reason: Any
+    dead_lettered: bool
+    created_at: datetime
+    updated_at: datetime
+    queued_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    encrypt: bool
+    input_data: Any
+    result_data: Any
+
+
+class TaskDetailsOut(TaskOut):
+    """A task with its history (every transition) and its attempts."""
+
+    history: list[HistoryEntry]
+    attempts: list[AttemptOut]
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    next_cursor: str | None
+
+
+class TaskResultOut(BaseModel):
+    task_id: str
+    status: str
+    result_data: Any
+    cost: float | None
+    quality_score: float | None
+    completed_at: datetime | None
+    last_error: Any
+
+
+class ClaimedTask(BaseModel):
+    """A task handed to an agent by a claim."""
+
+    task_id: str
+    attempt_id: str
+    task_type: str
+    capability_required: str
+    input_data: Any
+    priority: int
+    lease_expires_at: datetime
+    timeout_seconds: float | None
+    timeout_at: datetime | None
+    deadline: datetime | None
+    retry_count: int
+    client_id: str
+    metadata: Any
+    dependency_results: dict[str, Any]
+
+
+class ClaimOut(BaseModel):
+    tasks: list[ClaimedTask]
+
+
+class LeaseOut(BaseModel):
+    """The answer to a task heartbeat."""
+
+    lease_expires_at: datetime | None
+    cancel_requested: bool
+    status: str
+
+
+class ReportError(BaseModel):
+    status: int
+    title: str
+    detail: str
+
+
+class ReportResultOut(BaseModel):
+    task_id: str
+    ok: bool
+    status: str | None = None
+    error: ReportError | None = None
+
+
+class ReportsOut(BaseModel):
+    results: list[ReportResultOut]

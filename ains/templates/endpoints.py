@@ -7,12 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
-from ains.templates.schemas import TemplateIn, TemplatePatch
+from ains.openapi import returns
+from ains.tasks.schemas import TaskOut
+from ains.templates.schemas import TemplateIn, TemplateOut, TemplatePage, TemplatePatch
 
 router = APIRouter(route_class=ValidatedRoute, tags=["templates"])
 
 
-@router.post("/aitp/templates", status_code=201)
+@router.post("/aitp/templates", status_code=201, responses=returns(TemplateOut, 201, conflict=True))
 async def create_template(
     body: TemplateIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -20,7 +22,7 @@ async def create_template(
         return await services.templates.create(tx, principal, body)
 
 
-@router.get("/aitp/templates")
+@router.get("/aitp/templates", responses=returns(TemplatePage))
 async def list_templates(
     services: ServicesDep, principal: CurrentPrincipal, limit: int | None = None
 ) -> dict[str, Any]:
@@ -29,7 +31,7 @@ async def list_templates(
     return {"items": items, "next_cursor": None}
 
 
-@router.get("/aitp/templates/{template_id}")
+@router.get("/aitp/templates/{template_id}", responses=returns(TemplateOut))
 async def get_template(
     template_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -37,7 +39,7 @@ async def get_template(
         return services.templates.view(await services.templates.get(conn, principal, template_id))
 
 
-@router.put("/aitp/templates/{template_id}")
+@router.put("/aitp/templates/{template_id}", responses=returns(TemplateOut, conflict=True))
 async def replace_template(
     template_id: str, body: TemplatePatch, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -45,7 +47,7 @@ async def replace_template(
         return await services.templates.update(tx, principal, template_id, body, replace=True)
 
 
-@router.patch("/aitp/templates/{template_id}")
+@router.patch("/aitp/templates/{template_id}", responses=returns(TemplateOut, conflict=True))
 async def patch_template(
     template_id: str, body: TemplatePatch, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -62,7 +64,11 @@ async def delete_template(
     return Response(status_code=204)
 
 
-@router.post("/aitp/templates/{template_id}/tasks", status_code=201)
+@router.post(
+    "/aitp/templates/{template_id}/tasks",
+    status_code=201,
+    responses=returns(TaskOut, 201, conflict=True),
+)
 async def create_from_template(
     template_id: str,
     services: ServicesDep,

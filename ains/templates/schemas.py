@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
@@ -63,3 +64,22 @@ class TemplatePatch(TemplateFields):
     name: str | None = Field(
         None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"
     )
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+class TemplateOut(BaseModel):
+    template_id: str
+    name: str
+    owner_id: str
+    team: str | None
+    description: str | None
+    defaults: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class TemplatePage(BaseModel):
+    items: list[TemplateOut]
+    next_cursor: str | None

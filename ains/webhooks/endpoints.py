@@ -8,7 +8,17 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
-from ains.webhooks.schemas import WebhookIn, WebhookPatch
+from ains.openapi import returns
+from ains.webhooks.schemas import (
+    CreatedWebhookOut,
+    WebhookDeliveries,
+    WebhookIn,
+    WebhookList,
+    WebhookLogs,
+    WebhookOut,
+    WebhookPatch,
+    WebhookTestOut,
+)
 
 router = APIRouter(route_class=ValidatedRoute, tags=["webhooks"])
 PREFIXES = ("/aitp/webhooks", "/ains/webhooks")
@@ -19,16 +29,14 @@ Endpoint = Callable[..., Awaitable[Any]]
 
 def _route(method: str, path: str, **kwargs: Any) -> Callable[[Endpoint], Endpoint]:
     def register(fn: Endpoint) -> Endpoint:
-        for i, prefix in enumerate(PREFIXES):
-            router.add_api_route(
-                prefix + path, fn, methods=[method], include_in_schema=i == 0, **kwargs
-            )
+        for prefix in PREFIXES:
+            router.add_api_route(prefix + path, fn, methods=[method], **kwargs)
         return fn
 
     return register
 
 
-@_route("POST", "", status_code=201)
+@_route("POST", "", status_code=201, responses=returns(CreatedWebhookOut, 201))
 async def register_webhook(
     body: WebhookIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -38,7 +46,7 @@ async def register_webhook(
     return created
 
 
-@_route("GET", "")
+@_route("GET", "", responses=returns(WebhookList))
 async def list_webhooks(
     services: ServicesDep, principal: CurrentPrincipal, limit: int | None = None
 ) -> dict[str, Any]:
@@ -46,7 +54,7 @@ async def list_webhooks(
         return await services.webhooks.list_for(conn, principal, page_limit(limit, services))
 
 
-@_route("GET", "/{webhook_id}")
+@_route("GET", "/{webhook_id}", responses=returns(WebhookOut))
 async def get_webhook(
     webhook_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -65,11 +73,11 @@ async def _update(
     return changed
 
 
-_route("PATCH", "/{webhook_id}")(_update)
-_route("PUT", "/{webhook_id}")(_update)
+_route("PATCH", "/{webhook_id}", responses=returns(WebhookOut))(_update)
+_route("PUT", "/{webhook_id}", responses=returns(WebhookOut))(_update)
 
 
-@_route("POST", "/{webhook_id}/enable")
+@_route("POST", "/{webhook_id}/enable", responses=returns(WebhookOut))
 async def enable_webhook(
     webhook_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -88,7 +96,7 @@ async def delete_webhook(
     return Response(status_code=204)
 
 
-@_route("GET", "/{webhook_id}/logs")
+@_route("GET", "/{webhook_id}/logs", responses=returns(WebhookLogs))
 async def webhook_logs(
     webhook_id: str, services: ServicesDep, principal: CurrentPrincipal, limit: int | None = None
 ) -> dict[str, Any]:
@@ -98,7 +106,7 @@ async def webhook_logs(
         )
 
 
-@_route("GET", "/{webhook_id}/deliveries")
+@_route("GET", "/{webhook_id}/deliveries", responses=returns(WebhookDeliveries))
 async def webhook_deliveries(
     webhook_id: str, services: ServicesDep, principal: CurrentPrincipal, limit: int | None = None
 ) -> dict[str, Any]:
@@ -108,7 +116,7 @@ async def webhook_deliveries(
         )
 
 
-@_route("POST", "/{webhook_id}/test")
+@_route("POST", "/{webhook_id}/test", responses=returns(WebhookTestOut))
 async def test_webhook(
     webhook_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:

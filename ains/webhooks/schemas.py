@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 EVENT_TYPES = frozenset(
@@ -74,3 +77,82 @@ def matches(subscribed: list[str], event_type: str) -> bool:
     if event_type in subscribed or "*" in subscribed:
         return True
     return f"{event_type.split('.', 1)[0]}.*" in subscribed
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+class WebhookOut(BaseModel):
+    webhook_id: str
+    url: str
+    events: list[str]
+    enabled: bool
+    description: str | None
+    owner_id: str
+    owner_role: str
+    consecutive_failures: int
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CreatedWebhookOut(WebhookOut):
+    """A new webhook, with its signing secret shown this once."""
+
+    secret: str
+
+
+class WebhookList(BaseModel):
+    items: list[WebhookOut]
+    count: int
+
+
+class DeliveryAttemptOut(BaseModel):
+    attempt_id: int
+    delivery_id: str
+    attempted_at: datetime
+    status_code: int | None
+    latency_ms: float | None
+    success: bool
+    error: str | None
+
+
+class WebhookLogOut(DeliveryAttemptOut):
+    event_id: int | None
+    event_type: str | None
+
+
+class WebhookLogs(BaseModel):
+    webhook_id: str
+    items: list[WebhookLogOut]
+    count: int
+
+
+class DeliveryOut(BaseModel):
+    delivery_id: str
+    event_id: int | None
+    event_type: str | None
+    status: str
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
+    payload: Any
+    attempt_log: list[DeliveryAttemptOut]
+
+
+class WebhookDeliveries(BaseModel):
+    webhook_id: str
+    items: list[DeliveryOut]
+    count: int
+
+
+class WebhookTestOut(BaseModel):
+    webhook_id: str
+    delivery_id: str
+    success: bool
+    status_code: int | None
+    latency_ms: float | None
+    error: str | None

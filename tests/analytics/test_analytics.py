@@ -231,7 +231,8 @@ def test_per_task_type_table(admin: httpx.Client) -> None:
 
 def _floor(moment: datetime, bucket: str) -> str:
     moment = moment.replace(minute=0, second=0, microsecond=0)
-    return (moment.replace(hour=0) if bucket == "day" else moment).isoformat()
+    start = moment.replace(hour=0) if bucket == "day" else moment
+    return start.isoformat().replace("+00:00", "Z")  # every time the API writes is UTC, Z
 
 
 @pytest.mark.parametrize("bucket", ["hour", "day"])

@@ -280,7 +280,7 @@ def check_everything(api: httpx.Client, data: list[Task], agent: str | None = No
             by_bucket = grouped(truth, lambda t, b=bucket: floor(t.created_at, b))  # type: ignore[misc]
             items = get(api, "trends", bucket=bucket, **query)["items"]
             assert [i["bucket_start"] for i in items] == [
-                k.isoformat() for k in sorted(by_bucket)
+                k.isoformat().replace("+00:00", "Z") for k in sorted(by_bucket)
             ], (where, bucket)
             for item in items:
                 group = by_bucket[datetime.fromisoformat(item["bucket_start"])]
