@@ -13,6 +13,7 @@ from ains import __version__
 from ains.analytics.schemas import Period
 from ains.analytics.service import AnalyticsService
 from ains.batches.schemas import BatchIn
+from ains.compat import seed004_answers as answers
 from ains.compat import seed004_views as views
 from ains.compat.seed004_schemas import AiBatchIn, AiCancelIn, AiCleanupIn, AiTaskIn
 from ains.exceptions import Forbidden
@@ -25,6 +26,7 @@ from ains.http import (
     page_limit,
     problem,
 )
+from ains.openapi import returns
 from ains.security.principals import Principal
 
 PREFIX = "/api/ai/tasks"
@@ -36,7 +38,7 @@ def _admin(principal: Principal) -> None:
         raise Forbidden("only an admin may run maintenance")
 
 
-@router.get(f"{PREFIX}/health", response_model=None)
+@router.get(f"{PREFIX}/health", response_model=None, responses=returns(answers.AiHealthAnswer))
 async def health(services: ServicesDep) -> Response:
     """No credentials, as in seed 004; says only whether this replica can reach its database."""
     try:
@@ -49,14 +51,14 @@ async def health(services: ServicesDep) -> Response:
     )  # fmt: skip
 
 
-@router.get(f"{PREFIX}/queue/status")
+@router.get(f"{PREFIX}/queue/status", responses=returns(answers.AiQueueStatusAnswer))
 async def queue_status(services: ServicesDep, principal: CurrentPrincipal) -> dict[str, Any]:
     async with services.db.read() as conn:
         stats = await services.queue.stats(conn, principal)
     return views.ok(views.queue_status(stats))
 
 
-@router.get(f"{PREFIX}/statistics/summary")
+@router.get(f"{PREFIX}/statistics/summary", responses=returns(answers.AiSummaryAnswer))
 async def statistics_summary(
     services: ServicesDep, principal: CurrentPrincipal, period: Period | None = None
 ) -> dict[str, Any]:
@@ -67,7 +69,7 @@ async def statistics_summary(
     return views.ok(views.summary(figures))
 
 
-@router.post(f"{PREFIX}/batch", status_code=201)
+@router.post(f"{PREFIX}/batch", status_code=201, responses=returns(answers.AiBatchAnswer, 201))
 async def create_batch(
     body: AiBatchIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -77,7 +79,7 @@ async def create_batch(
     return views.ok(views.batch(submitted.batch))
 
 
-@router.post(f"{PREFIX}/cleanup/old")
+@router.post(f"{PREFIX}/cleanup/old", responses=returns(answers.AiCleanupAnswer))
 async def cleanup_old(
     services: ServicesDep,
     principal: CurrentPrincipal,
@@ -91,7 +93,7 @@ async def cleanup_old(
     return views.ok(views.cleanup(view))
 
 
-@router.post(f"{PREFIX}/cleanup/timeout-stale")
+@router.post(f"{PREFIX}/cleanup/timeout-stale", responses=returns(answers.AiSweepAnswer))
 async def cleanup_timeout_stale(
     services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -101,7 +103,9 @@ async def cleanup_timeout_stale(
     return views.ok(views.sweep(swept))
 
 
-@router.post(PREFIX, status_code=201, response_model=None)
+@router.post(
+    PREFIX, status_code=201, response_model=None, responses=returns(answers.AiTaskAnswer, 201)
+)
 async def create_task(body: AiTaskIn, request: Request) -> Response:
     services, principal = await caller(request)
     item = body.task_in()
@@ -112,7 +116,7 @@ async def create_task(body: AiTaskIn, request: Request) -> Response:
     return FastJSONResponse(views.ok(views.task(submitted.task)), status_code=201)
 
 
-@router.get(PREFIX)
+@router.get(PREFIX, responses=returns(answers.AiTaskListAnswer))
 async def list_tasks(
     services: ServicesDep,
     principal: CurrentPrincipal,
@@ -136,7 +140,7 @@ async def list_tasks(
     )
 
 
-@router.get(f"{PREFIX}/{{task_id}}")
+@router.get(f"{PREFIX}/{{task_id}}", responses=returns(answers.AiTaskAnswer))
 async def get_task(
     task_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -145,7 +149,7 @@ async def get_task(
     return views.ok(views.task(details))
 
 
-@router.put(f"{PREFIX}/{{task_id}}/cancel")
+@router.put(f"{PREFIX}/{{task_id}}/cancel", responses=returns(answers.AiTaskAnswer, conflict=True))
 async def cancel_task(
     task_id: str,
     services: ServicesDep,
@@ -159,7 +163,7 @@ async def cancel_task(
     return views.ok(views.task(cancelled), message="Task cancelled")
 
 
-@router.get(f"{PREFIX}/{{task_id}}/retry")
+@router.get(f"{PREFIX}/{{task_id}}/retry", responses=returns(answers.AiTaskAnswer, conflict=True))
 async def retry_task(
     task_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
