@@ -31,6 +31,7 @@ from ains.metrics.exposition import render_metrics
 from ains.metrics.middleware import MetricsMiddleware
 from ains.metrics.snapshot import take_snapshot
 from ains.metrics.state import StateCollector, StateSnapshot
+from ains.openapi_links import install_links
 from ains.queue.endpoints import router as queue_router
 from ains.schedules.endpoints import router as schedules_router
 from ains.security.endpoints import router as security_router
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         app.router.routes.extend(router.routes)
     install_rate_limits(app.router.routes, services.rate_limits)
     _add_operational_routes(app, services)
+    install_links(app)
     return app
 
 
