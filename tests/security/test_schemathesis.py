@@ -8,10 +8,12 @@ operation, no shrinking (a failure prints the case and its curl command)."""
 
 from __future__ import annotations
 
-import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
@@ -20,17 +22,17 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tests.support.server import ServerProcess, running_server
+from tests.security import schemathesis_hooks
+from tests.security.schemathesis_hooks import problem_details
+from tests.support.server import ROOT, ServerProcess, running_server
 
-# webhook deliveries of the run (test pings, task events) go to a loopback port nobody listens
-# on, never to an address the fuzzer made up
-DEAD_URL = "http://127.0.0.1:9/hook"
 SERVER_ENV = {
+    # webhook URLs become schemathesis_hooks.DEAD_URL
+    "AINS_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
     # the fuzzer's refused credentials never earn the 429 of a flood of failed authentications
     "AINS_AUTH_FAILURE_LIMIT": "1000000",
     # a claim on an idle agent answers at once instead of parking for the fuzzer's wait_seconds
     "AINS_MAX_WAIT_SECONDS": "0.2",
-    "AINS_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
 }
 SEED = 16
 # the event stream never ends: it is read this long, then the answer is checked
@@ -44,15 +46,7 @@ STATELESS = settings(
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
-STATEFUL = settings(
-    max_examples=25,
-    stateful_step_count=8,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
+STATEFUL_EXAMPLES = 50
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -90,7 +84,7 @@ def api_schema(fuzzed: Fuzzed) -> schemathesis.BaseSchema:
     config = schemathesis.Config.from_dict(
         {
             "seed": SEED,
-            "generation": {"mode": "all"},
+            "generation": {"mode": "all"},  # valid and invalid requests
             # hundreds of boundary cases per operation: minutes per database, over the budget
             "phases": {"coverage": {"enabled": False}},
         }
@@ -98,29 +92,8 @@ def api_schema(fuzzed: Fuzzed) -> schemathesis.BaseSchema:
     return schemathesis.openapi.from_url(f"{fuzzed.server.url}/openapi.json", config=config)
 
 
-def problem_details(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
-    """Every refusal is RFC 9457 problem+json whose `status` is the answer's."""
-    if not 400 <= response.status_code < 500:
-        return
-    content_type = response.headers.get("content-type", [""])[0]
-    assert content_type.startswith("application/problem+json"), (
-        f"{response.status_code} answered as {content_type!r}, not problem+json"
-    )
-    body = json.loads(response.content)
-    assert body.get("status") == response.status_code, f"problem status differs: {body}"
-    assert isinstance(body.get("title"), str) and isinstance(body.get("detail"), str), body
-
-
 CHECKS = [not_a_server_error, response_schema_conformance, problem_details]
-
-
-def _prepare(case: schemathesis.Case) -> dict[str, Any]:
-    """Keeps the run on this machine, and bounds the endless event stream; returns the
-    transport arguments for the call."""
-    if isinstance(case.body, dict) and isinstance(case.body.get("url"), str):
-        case.body["url"] = DEAD_URL
-    streams = case.operation.path == "/aitp/events"
-    return {"timeout": STREAM_SECONDS if streams else REQUEST_SECONDS}
+CHECK_NAMES = [check.__name__ for check in CHECKS]
 
 
 @pytest.fixture(autouse=True)
@@ -137,25 +110,28 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @STATELESS
 def test_every_operation_as_admin_and_client(case: schemathesis.Case, fuzzed: Fuzzed) -> None:
-    transport = _prepare(case)
+    streams = case.operation.path == "/aitp/events"  # endless: read a moment, then checked
+    transport = {"timeout": STREAM_SECONDS if streams else REQUEST_SECONDS}
     for principal in ("admin", "client"):
         case.call_and_validate(headers=fuzzed.headers(principal), checks=CHECKS, **transport)
 
 
 @pytest.mark.parametrize("principal", ["admin", "client"])
-def test_stateful_links(
-    api_schema: schemathesis.BaseSchema, fuzzed: Fuzzed, principal: str
-) -> None:
-    links = api_schema.as_state_machine()
-    headers = fuzzed.headers(principal)
-
-    class Walk(links):  # type: ignore[misc,valid-type]
-        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
-            return {"headers": headers, **_prepare(case)}
-
-        def validate_response(
-            self, response: schemathesis.Response, case: schemathesis.Case, **kwargs: Any
-        ) -> None:
-            case.validate_response(response, checks=CHECKS, headers=headers)
-
-    Walk.run(settings=STATEFUL)
+def test_stateful_links(fuzzed: Fuzzed, principal: str) -> None:
+    """schemathesis's own stateful engine (its command line) walks the OpenAPI links: it creates
+    resources and goes on with the ids their answers carry."""
+    command = [
+        sys.executable, "-m", "schemathesis.cli", "run", f"{fuzzed.server.url}/openapi.json",
+        "--phases", "stateful", "--mode", "positive", "--checks", ",".join(CHECK_NAMES),
+        "--max-examples", str(STATEFUL_EXAMPLES), "--seed", str(SEED),
+        "--request-timeout", str(REQUEST_SECONDS), "--exclude-path", "/aitp/events",
+        "--header", f"Authorization: Bearer {fuzzed.keys[principal]}",
+        "--no-color", "--warnings", "off",
+    ]  # fmt: skip
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": schemathesis_hooks.__name__, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    output = run.stdout + run.stderr
+    print(output[-3000:])
+    assert run.returncode == 0, output[-10000:]
+    covered = re.search(r"API Links:\s+(\d+) covered", output)
+    assert covered is not None and int(covered.group(1)) >= 1, output[-5000:]
