@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -47,6 +48,7 @@ STATELESS = settings(
     suppress_health_check=list(HealthCheck),
 )
 STATEFUL_EXAMPLES = 50
+CLI_CONFIG = Path(__file__).with_name("schemathesis.toml")
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -84,6 +86,7 @@ def api_schema(fuzzed: Fuzzed) -> schemathesis.BaseSchema:
     config = schemathesis.Config.from_dict(
         {
             "seed": SEED,
+            "cache": {"enabled": False},
             "generation": {"mode": "all"},  # valid and invalid requests
             # hundreds of boundary cases per operation: minutes per database, over the budget
             "phases": {"coverage": {"enabled": False}},
@@ -121,7 +124,8 @@ def test_stateful_links(fuzzed: Fuzzed, principal: str) -> None:
     """schemathesis's own stateful engine (its command line) walks the OpenAPI links: it creates
     resources and goes on with the ids their answers carry."""
     command = [
-        sys.executable, "-m", "schemathesis.cli", "run", f"{fuzzed.server.url}/openapi.json",
+        sys.executable, "-m", "schemathesis.cli", "--config-file", str(CLI_CONFIG),
+        "run", f"{fuzzed.server.url}/openapi.json",
         "--phases", "stateful", "--mode", "positive", "--checks", ",".join(CHECK_NAMES),
         "--max-examples", str(STATEFUL_EXAMPLES), "--seed", str(SEED),
         "--request-timeout", str(REQUEST_SECONDS), "--exclude-path", "/aitp/events",
