@@ -34,6 +34,7 @@ from ains.metrics.middleware import MetricsMiddleware
 from ains.metrics.snapshot import take_snapshot
 from ains.metrics.state import StateCollector, StateSnapshot
 from ains.openapi import SERVICE_UNAVAILABLE, HealthOut, ReadyOut, install_openapi, returns
+from ains.openapi_links import install_links
 from ains.queue.endpoints import router as queue_router
 from ains.schedules.endpoints import router as schedules_router
 from ains.security.endpoints import router as security_router
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     _add_operational_routes(app, services)
     install_docs(app)
     install_openapi(app)
+    install_links(app)
     return app
 
 
