@@ -32,6 +32,20 @@ from ains.pagination import MAX_ROW_ID
 from ains.security.principals import Principal
 from ains.services import Services
 
+# one SSE `data:` line (and one WebSocket message): an event, or a `queue.stats` message
+EVENT_MESSAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "event", "data"],
+    "properties": {
+        "type": {"type": "string", "description": "event type, e.g. task.completed"},
+        "event": {"type": "string"},
+        "data": {"type": "object"},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "event_id": {"type": ["integer", "null"]},
+        "task_id": {"type": ["string", "null"]},
+        "status": {"type": ["string", "null"]},
+    },
+}
 router = APIRouter(route_class=ValidatedRoute, tags=["events"])
 # a WebSocket refused for the principal's stream cap (4000-4999: application codes; 429's echo)
 CLOSE_TOO_MANY = 4429
@@ -80,7 +94,7 @@ async def _principal(
     responses={
         200: {
             "description": "Server-Sent Events: each `data:` line is one event as JSON",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": EVENT_MESSAGE_SCHEMA}},
         }
     },
 )
