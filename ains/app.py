@@ -17,6 +17,8 @@ from ains.config import Settings
 from ains.db.migrate import upgrade
 from ains.dlq.endpoints import router as dlq_router
 from ains.events.endpoints import router as events_router
+from ains.graphql.endpoints import graphql_router
+from ains.graphql.statements import count_statements
 from ains.http import (
     BodyLimitMiddleware,
     FastJSONResponse,
@@ -74,6 +76,9 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     for router in routers():
         # joined directly (not wrapped per router): measurably less CPU per request
         app.router.routes.extend(router.routes)
+    app.router.routes.extend(graphql_router(services).routes)
+    if settings.graphql_count_statements:
+        count_statements(services.db.engine.sync_engine)
     install_rate_limits(app.router.routes, services.rate_limits)
     _add_operational_routes(app, services)
     return app
