@@ -7,10 +7,10 @@ upgrade request's header, its `?token=`, or the `Authorization` of `connection_i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
 from strawberry.types import Info as StrawberryInfo
 
 from ains.exceptions import Unauthorized
@@ -52,15 +52,16 @@ class Loaders:
         return [found[task_id] for task_id, _ in keys]
 
 
-@dataclass
-class Context:
-    services: Services
-    principal_or_none: Principal | None = None
-    authorization: str | None = None
-    peer: str | None = None
-    # set by strawberry from a WebSocket's connection_init payload
-    connection_params: dict[str, Any] | None = None
-    _loaders: Loaders | None = field(default=None, repr=False)
+class Context(BaseContext):
+    def __init__(
+        self, services: Services, authorization: str | None = None, peer: str | None = None
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.authorization = authorization
+        self.peer = peer
+        self.principal_or_none: Principal | None = None
+        self._loaders: Loaders | None = None
 
     @property
     def principal(self) -> Principal:

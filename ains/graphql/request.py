@@ -14,6 +14,7 @@ from ains import json_input
 from ains.exceptions import Unprocessable
 from ains.security.ratelimit import RouteClass
 
+NOT_AN_OPERATION = 'must be a JSON object: {"query": …, "variables": {…}, "operationName": …}'
 BAD_LITERAL = "string literals must not contain NUL (\\u0000) characters or lone surrogates"
 
 
@@ -54,7 +55,12 @@ async def _payload(request: Request, max_depth: int) -> Any:
                 raise _named("variables", exc) from None
         return data
     body = await request.body()  # cached on the request: strawberry reads it again
-    return json_input.decode(body, max_depth) if body else None
+    if not body:
+        return None  # strawberry answers what is missing
+    data = json_input.decode(body, max_depth)
+    if not isinstance(data, dict):
+        raise Unprocessable.field("body", NOT_AN_OPERATION)
+    return data
 
 
 def _named(prefix: str, exc: Unprocessable) -> Unprocessable:

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import strawberry
 from strawberry.extensions import (
-    AddValidationRules,
     MaxAliasesLimiter,
     QueryDepthLimiter,
     SchemaExtension,
@@ -38,7 +37,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         FreshLoaders,
         QueryDepthLimiter(max_depth=settings.graphql_max_depth),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        AddValidationRules([cost_limit(settings.graphql_max_cost, settings.max_page_size)]),
+        cost_limit(settings.graphql_max_cost),
         ErrorsAsProblems,
     ]
     if settings.graphql_count_statements:

@@ -98,6 +98,13 @@ class Task:
         entries = await info.context.loaders.histories.load((self.task_id, self.encrypt))
         return [Transition(**e) for e in entries]
 
+    @strawberry.field(
+        description="The tasks it depends on that the caller may see (one batch per query)."
+    )
+    async def dependencies(self, info: Info) -> list[Task]:
+        views = await info.context.loaders.tasks.load_many(self.depends_on)
+        return [Task.of(view) for view in views if view is not None]
+
     @classmethod
     def of(cls, view: dict[str, Any]) -> Task:
         values = {name: view.get(name) for name in _TASK_FIELDS}
