@@ -72,9 +72,7 @@ def _history_entry(r: Any) -> dict[str, Any]:
 
 async def task_history(conn: AsyncConnection, task_id: str) -> list[dict[str, Any]]:
     rows = await conn.execute(
-        sa.select(*HISTORY_COLUMNS)
-        .where(events.c.task_id == task_id)
-        .order_by(events.c.event_id)
+        sa.select(*HISTORY_COLUMNS).where(events.c.task_id == task_id).order_by(events.c.event_id)
     )
     return [_history_entry(r) for r in rows]
 

@@ -82,7 +82,7 @@ class GraphQLEndpoint(GraphQLRouter[Context, None]):
             raise ConnectionRejectionError(
                 {"message": exc.detail, "status": exc.status_code}
             ) from None
-        return UNSET
+        return cast(UnsetType, UNSET)
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         page = (STATIC / "graphiql.html").read_text()

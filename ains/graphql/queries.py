@@ -88,7 +88,7 @@ class Query:
             raise Unprocessable.field("period", f"must be one of {', '.join(PERIODS)}")
         analytics = AnalyticsService(services.db, services.clock)
         start, end = storable("start", start), storable("end", end)
-        window = analytics.window(period, start, end)  # type: ignore[arg-type]
+        window = analytics.window(period, start, end)
         async with services.db.read(snapshot=True) as conn:
             summary = await analytics.summary(conn, info.context.principal, window)
         return Statistics.of(summary)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import strawberry
 from strawberry.extensions import (
@@ -33,7 +34,7 @@ class FreshLoaders(SchemaExtension):
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [
+    extensions: list[Any] = [
         FreshLoaders,
         QueryDepthLimiter(max_depth=settings.graphql_max_depth),
         MaxAliasesLimiter(max_alias_count=MAX_ALIASES),

@@ -26,7 +26,8 @@ class Attempt:
 
     @classmethod
     def of(cls, view: dict[str, Any]) -> Attempt:
-        return cls(**{name: view.get(name) for name in _ATTEMPT_FIELDS})
+        values: dict[str, Any] = {name: view.get(name) for name in _ATTEMPT_FIELDS}
+        return cls(**values)
 
 
 _ATTEMPT_FIELDS = tuple(Attempt.__annotations__)
@@ -107,7 +108,7 @@ class Task:
 
     @classmethod
     def of(cls, view: dict[str, Any]) -> Task:
-        values = {name: view.get(name) for name in _TASK_FIELDS}
+        values: dict[str, Any] = {name: view.get(name) for name in _TASK_FIELDS}
         values["allowed_viewers"] = list(values["allowed_viewers"] or [])
         values["depends_on"] = list(values["depends_on"] or [])
         values["cancel_requested"] = bool(values["cancel_requested"])
@@ -212,7 +213,7 @@ class Statistics:
 
     @classmethod
     def of(cls, summary: dict[str, Any]) -> Statistics:
-        values = {name: summary.get(name) for name in _STATISTICS_FIELDS}
+        values: dict[str, Any] = {name: summary.get(name) for name in _STATISTICS_FIELDS}
         for bound in ("start", "end"):
             if values[bound] is not None:
                 values[bound] = datetime.fromisoformat(values[bound])
@@ -311,7 +312,8 @@ class Schedule:
 
     @classmethod
     def of(cls, view: dict[str, Any]) -> Schedule:
-        return cls(**{name: view.get(name) for name in _SCHEDULE_FIELDS})
+        values: dict[str, Any] = {name: view.get(name) for name in _SCHEDULE_FIELDS}
+        return cls(**values)
 
 
 _SCHEDULE_FIELDS = tuple(Schedule.__annotations__)
