@@ -76,10 +76,11 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     for router in routers():
         # joined directly (not wrapped per router): measurably less CPU per request
         app.router.routes.extend(router.routes)
+    install_rate_limits(app.router.routes, services.rate_limits)
+    # after the guards: a GraphQL request's class (read or submit) is known once it is read
     app.router.routes.extend(graphql_router(services).routes)
     if settings.graphql_count_statements:
         count_statements(services.db.engine.sync_engine)
-    install_rate_limits(app.router.routes, services.rate_limits)
     _add_operational_routes(app, services)
     return app
 
