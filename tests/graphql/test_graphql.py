@@ -280,6 +280,26 @@ def test_queue_status_subscription_sends_now_then_every_five_seconds(
         assert second["depth"] == 1
 
 
+def test_subscriptions_end_when_their_key_is_revoked(
+    gql_server: ServerProcess, admin: httpx.Client, uid: str
+) -> None:
+    body = {"role": "client", "principal_id": f"rv-{uid}", "name": f"rv-{uid}"}
+    created = admin.post("/ains/keys", json=body).json()
+    with subscriptions(gql_server, created["api_key"]) as subs:
+        subs.acknowledged()
+        queue = subs.subscribe(example("queueStatusUpdates"))
+        updates = subs.subscribe(example("taskUpdated"))
+        assert subs.next_data(queue, timeout=10)["queueStatus"]["depth"] == 0
+        assert admin.delete(f"/ains/keys/{created['key_id']}").status_code == 204
+        ended = set()
+        while ended != {queue, updates}:
+            message = subs.receive(timeout=10)
+            if message["type"] == "complete":
+                ended.add(message["id"])
+            else:
+                assert message["type"] == "next" and message["id"] == queue, message
+
+
 def test_a_websocket_with_a_bad_key_is_refused(
     gql_server: ServerProcess, admin: httpx.Client
 ) -> None:
