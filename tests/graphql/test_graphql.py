@@ -135,6 +135,20 @@ def test_mutations_change_tasks_batches_and_schedules_through_the_rest_services(
         assert [r["ok"] for r in batch["results"]] == [True, True]
         assert batch["results"][0]["ref"] == "first"
         first_id, second_id = batch["taskIds"]
+        mixed = {
+            "batchId": f"b-{uid}",
+            "tasks": [
+                {"taskType": "ok", "capabilityRequired": cap},
+                {"taskType": "bad", "capabilityRequired": cap, "priority": 0},
+            ],
+        }
+        partial = data(client, example("createBatch"), {"input": mixed})["createBatch"]
+        assert (partial["created"], partial["failed"]) == (1, 1)
+        refused = partial["results"][1]
+        assert refused["ok"] is False
+        assert any("priority" in e["field"] for e in refused["errors"]), refused
+        again = data(client, example("createBatch"), {"input": mixed})["createBatch"]
+        assert again["taskIds"] == partial["taskIds"]  # replayed by its batch id
         second = data(client, example("task"), {"id": second_id})["task"]
         assert second["dependencies"] == [{"taskId": first_id, "status": "PENDING"}]
 
