@@ -36,8 +36,9 @@ class FreshLoaders(SchemaExtension):
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Any] = [
         FreshLoaders,
-        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        # factories, not instances: a fresh extension for each operation
+        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         cost_limit(settings.graphql_max_cost),
         ErrorsAsProblems,
     ]
