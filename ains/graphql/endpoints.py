@@ -9,9 +9,12 @@ of its kind: a mutation as a `submit`, a query as a `read`; a WebSocket authenti
 
 from __future__ import annotations
 
+import json
+from http import HTTPStatus
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
+from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import APIRouter, HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, HTMLResponse, Response
@@ -19,7 +22,8 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types.unset import UNSET, UnsetType
 
-from ains.exceptions import AinsError
+from ains import json_input
+from ains.exceptions import AinsError, Unprocessable
 from ains.graphql.context import Context
 from ains.graphql.request import operation_class, wants_ide
 from ains.graphql.schema import build_schema
@@ -65,7 +69,35 @@ async def graphql_context(connection: HTTPConnection) -> Context:
     return context
 
 
+class GraphQLRefusal(AinsError):
+    """What strawberry refuses before running anything (no query, a mutation by GET…), as
+    problem+json with strawberry's status and reason rather than its plain text."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status_code = status
+        self.title = HTTPStatus(status).phrase
+
+
 class GraphQLEndpoint(GraphQLRouter[Context, None]):
+    max_json_depth = 64  # AINS_MAX_JSON_DEPTH, set by `graphql_router`
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON as REST decodes it (orjson, then the storage checks), so both APIs accept the
+        same values; a refusal is what strawberry expects of a body or message that is not
+        JSON."""
+        raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+        try:
+            return json_input.decode(raw, self.max_json_depth)
+        except Unprocessable as exc:
+            raise json.JSONDecodeError(exc.detail, raw.decode("utf-8", "replace"), 0) from None
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except StrawberryHTTPException as exc:
+            raise GraphQLRefusal(exc.status_code, exc.reason) from None
+
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         authorization = context.authorization
@@ -99,6 +131,7 @@ def graphql_router(services: Services) -> APIRouter:
         graphql_ide="graphiql",
         multipart_uploads_enabled=False,
     )
+    endpoint.max_json_depth = services.settings.max_json_depth
     endpoint.add_api_route(
         "/graphql/static/{name}", static_asset, methods=["GET"], include_in_schema=False
     )
