@@ -19,6 +19,8 @@ from ains.db.migrate import upgrade
 from ains.dlq.endpoints import router as dlq_router
 from ains.docs_pages import install_docs
 from ains.events.endpoints import router as events_router
+from ains.graphql.endpoints import graphql_router
+from ains.graphql.statements import count_statements
 from ains.http import (
     BodyLimitMiddleware,
     FastJSONResponse,
@@ -83,6 +85,10 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         app.router.routes.extend(router.routes)
     install_console(app)
     install_rate_limits(app.router.routes, services.rate_limits)
+    # after the guards: a GraphQL request's class (read or submit) is known once it is read
+    app.router.routes.extend(graphql_router(services).routes)
+    if settings.graphql_count_statements:
+        count_statements(services.db.engine.sync_engine)
     _add_operational_routes(app, services)
     install_docs(app)
     install_openapi(app)

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     # how often open streams re-check their API keys (revocations whose message was lost)
     stream_key_recheck_seconds: float = Field(1.0, gt=0, le=60)
 
+    # GraphQL (/graphql): the deepest selection and the highest estimated cost of one operation
+    # (see ains/graphql/limits.py); `graphql_count_statements` adds the number of SQL statements
+    # an operation ran to its response's `extensions` (a debugging aid, off in production)
+    graphql_max_depth: int = Field(10, ge=2, le=100)
+    graphql_max_cost: int = Field(20_000, ge=1)
+    graphql_count_statements: bool = False
+
     # Queue fairness: a waiting task gains one priority level per `aging_interval` seconds;
     # 0 disables aging (strict priority).
     aging_interval: float = Field(60.0, ge=0)

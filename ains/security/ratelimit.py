@@ -227,11 +227,15 @@ class RateLimits:
 
         return guarded
 
-    async def admit(self, request: Request, principal: Principal) -> None:
-        """Count the request; raise 429 past the limit. (Admitted answers carry no RateLimit-*
-        headers: reading the window back costs about 5% of a submission's CPU, measured.)"""
+    async def admit(
+        self, request: Request, principal: Principal, route_class: RouteClass | None = None
+    ) -> None:
+        """Count the request in its route's class (or `route_class`, for a route whose
+        requests differ in kind, like /graphql's queries and mutations); raise 429 past the
+        limit. (Admitted answers carry no RateLimit-* headers: reading the window back costs
+        about 5% of a submission's CPU, measured.)"""
         scope = request.scope
-        cls: RouteClass | None = scope.get(_CLASS_KEY)
+        cls: RouteClass | None = route_class or scope.get(_CLASS_KEY)
         items = self.rules.get(cls) if cls else None
         if not items or cls is None:
             return

@@ -123,6 +123,16 @@ async def attempts(conn: AsyncConnection, task_id: str) -> list[Row[Any]]:
     )
 
 
+async def attempts_of(conn: AsyncConnection, task_ids: Iterable[str]) -> list[Row[Any]]:
+    """The attempts of many tasks in one statement, by task then attempt number."""
+    ids = list(dict.fromkeys(task_ids))
+    if not ids:
+        return []
+    A = task_attempts.c
+    stmt = sa.select(task_attempts).where(A.task_id.in_(ids)).order_by(A.task_id, A.number)
+    return list(await conn.execute(stmt))
+
+
 async def attempted_by(conn: AsyncConnection, task_ids: Iterable[str], agent_id: str) -> set[str]:
     """Which of `task_ids` the agent ever held an attempt of."""
     ids = list(dict.fromkeys(task_ids))

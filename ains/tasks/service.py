@@ -16,7 +16,7 @@ from ains.clock import Clock, new_id
 from ains.config import Settings
 from ains.db.engine import Tx
 from ains.events.bus import Bus
-from ains.events.repository import add_events, event, task_history
+from ains.events.repository import add_events, event, task_histories, task_history
 from ains.exceptions import AinsError, Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from ains.models import idempotency_keys, tasks
 from ains.pagination import decode_cursor, encode_cursor
@@ -320,20 +320,55 @@ class TaskService:
         for entry in view["history"]:
             entry["reason"] = unseal(self.keyring, row.encrypted, task_id, entry["reason"])
         view["attempts"] = [
-            {
-                "attempt_id": a.attempt_id,
-                "agent_id": a.agent_id,
-                "number": a.number,
-                "status": a.status,
-                "claimed_at": a.claimed_at,
-                "started_at": a.started_at,
-                "finished_at": a.finished_at,
-                "error": unseal(self.keyring, row.encrypted, task_id, a.error),
-                "error_type": a.error_type,
-            }
-            for a in await repo.attempts(conn, task_id)
+            self._attempt_view(a, row.encrypted) for a in await repo.attempts(conn, task_id)
         ]
         return view
+
+    def _attempt_view(self, a: Any, encrypted: bool) -> dict[str, Any]:
+        return {
+            "attempt_id": a.attempt_id,
+            "agent_id": a.agent_id,
+            "number": a.number,
+            "status": a.status,
+            "claimed_at": a.claimed_at,
+            "started_at": a.started_at,
+            "finished_at": a.finished_at,
+            "error": unseal(self.keyring, encrypted, a.task_id, a.error),
+            "error_type": a.error_type,
+        }
+
+    # --- many tasks at once (batched readers: one statement for any number of tasks) ------
+
+    async def visible_many(
+        self, conn: AsyncConnection, principal: Principal, task_ids: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The views of those of `task_ids` that exist and `principal` may see."""
+        rows = await repo.get_many(conn, task_ids)
+        return {
+            r.task_id: task_view(r, self.keyring)
+            for r in rows
+            if can_view_task(principal, dict(r._mapping))
+        }
+
+    async def attempts_of(
+        self, conn: AsyncConnection, encrypted: dict[str, bool]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The attempts of the tasks `encrypted` names (task id → whether it is sealed); the
+        caller has checked that they may be seen."""
+        found: dict[str, list[dict[str, Any]]] = {t: [] for t in encrypted}
+        for a in await repo.attempts_of(conn, list(encrypted)):
+            found[a.task_id].append(self._attempt_view(a, encrypted[a.task_id]))
+        return found
+
+    async def histories_of(
+        self, conn: AsyncConnection, encrypted: dict[str, bool]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The transition histories of already-visible tasks, reasons unsealed."""
+        found = await task_histories(conn, list(encrypted))
+        for task_id, entries in found.items():
+            for entry in entries:
+                entry["reason"] = unseal(self.keyring, encrypted[task_id], task_id, entry["reason"])
+        return found
 
     async def result(
         self, conn: AsyncConnection, principal: Principal, task_id: str

@@ -8,6 +8,7 @@ key, an expired JWT) get 401 from every rule but `public`."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -255,6 +256,41 @@ def key_body(w: World, _t: Target, _c: Cell) -> dict[str, Any]:
     return {"role": "client", "principal_id": f"k-{w.uid}"}
 
 
+GRAPHQL_TASK = "query($id: ID!) { task(id: $id) { taskId status } }"
+GRAPHQL_TASKS = "{ tasks(first: 500) { edges { node { taskId taskType batchId } } } }"
+GRAPHQL_CANCEL = "mutation($id: ID!) { cancelTask(id: $id) { taskId status } }"
+
+
+def graphql_task(_w: World, t: Target, _c: Cell) -> dict[str, Any]:
+    return {"query": GRAPHQL_TASK, "variables": {"id": t.params["task_id"]}}
+
+
+def graphql_task_by_get(_w: World, t: Target, _c: Cell) -> dict[str, str]:
+    return {"query": GRAPHQL_TASK, "variables": json.dumps({"id": t.params["task_id"]})}
+
+
+def graphql_cancel(_w: World, t: Target, _c: Cell) -> dict[str, Any]:
+    return {"query": GRAPHQL_CANCEL, "variables": {"id": t.params["task_id"]}}
+
+
+def graphql_status(body: dict[str, Any], field: str) -> int:
+    """GraphQL answers 200; what REST would have answered is the error's `status`."""
+    if body.get("data") and body["data"].get(field) is not None:
+        return 200
+    return int(body["errors"][0]["extensions"]["status"])
+
+
+def graphql_as_task_read(_w: World, _t: Target, cell: Cell, r: httpx.Response) -> str | None:
+    """`task(id)` is the task or null + NOT_FOUND, as GET /aitp/tasks/{id} is 200 or 404."""
+    got, expected = graphql_status(r.json(), "task"), task_read(200)(cell)
+    return None if got == expected else f"task(id) as REST {got}, expected {expected}"
+
+
+def graphql_as_task_change(_w: World, _t: Target, cell: Cell, r: httpx.Response) -> str | None:
+    got, expected = graphql_status(r.json(), "cancelTask"), task_change(200)(cell)
+    return None if got == expected else f"cancelTask as REST {got}, expected {expected}"
+
+
 # --- the matrix --------------------------------------------------------------------------------
 
 
@@ -383,6 +419,18 @@ ROWS: tuple[Row, ...] = (
         Case(task_change(200), on=FAILED, by_visibility=True, changes=True)),
     # --- queue, streams, analytics
     row("GET", "/aitp/queue/stats", Case(anyone(200))),
+    # --- GraphQL: 200 to any authenticated caller; REST's verdict is in the errors
+    row("POST", "/graphql",
+        Case(anyone(200), on=PENDING, by_visibility=True, body=graphql_task,
+             check=graphql_as_task_read),
+        Case(anyone(200), body=lambda *_: {"query": GRAPHQL_TASKS}, check=shows_own_tasks),
+        Case(anyone(200), on=PENDING, by_visibility=True, changes=True, body=graphql_cancel,
+             check=graphql_as_task_change)),
+    row("GET", "/graphql", Case(public(200)),  # GraphiQL's page; its requests authenticate
+        Case(anyone(200), on=ASSIGNED, by_visibility=True, query=graphql_task_by_get,
+             check=graphql_as_task_read)),
+    row("GET", "/graphql/static/{name}", Case(public(200), on="graphiql_asset"),
+        in_openapi=False),
     row("GET", "/aitp/events",
         Case(anyone(200), query=replay_all, stream=True, check=replays_all_own_tasks)),
     row("GET", "/ws/tasks",

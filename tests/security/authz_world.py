@@ -266,6 +266,9 @@ class World:
     def webhook_of_b(self) -> Target:
         return self.b_webhook
 
+    def graphiql_asset(self) -> Target:
+        return Target(params={"name": "graphiql-start.js"})
+
     def own_agent(self) -> Target:
         return Target({"agent_id": self.ids["assigned_agent"]})
 
