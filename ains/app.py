@@ -16,6 +16,7 @@ from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.migrate import upgrade
 from ains.dlq.endpoints import router as dlq_router
+from ains.drain import install_drain_on_signals
 from ains.events.endpoints import router as events_router
 from ains.http import (
     BodyLimitMiddleware,
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         if settings.migrate_on_start:
             upgrade(settings.database_url)
         await services.start()
+        install_drain_on_signals(services.drain)
         try:
             yield
         finally:

@@ -189,7 +189,7 @@ def serve(
         workers=settings.workers,
         log_level=settings.log_level,
         access_log=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=settings.drain_seconds,
         # the client address is the TCP peer: protected mode and the /metrics network check
         # must not believe an X-Forwarded-For header
         proxy_headers=False,

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1)
     log_level: str = "info"
     migrate_on_start: bool = True
+    # after SIGTERM, seconds in-flight requests have to finish (parked claims and streams are
+    # answered at once) before what is left is cancelled
+    drain_seconds: float = Field(1.5, gt=0, le=600)
 
     agent_offline_after: float = Field(30.0, gt=0)
     lease_seconds: float = Field(60.0, gt=0)

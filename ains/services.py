@@ -14,6 +14,7 @@ from ains.batches.service import BatchService
 from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.engine import Database, create_engine
+from ains.drain import Drain
 from ains.engine.deadlines import DeadlineLoop
 from ains.engine.retention import RetentionLoop
 from ains.engine.scheduler import install_scheduler
@@ -64,6 +65,7 @@ class Services:
     rollups: RollupFolder
     maintenance: MaintenanceService
     retention: RetentionLoop
+    drain: Drain = field(default_factory=Drain)
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def _on_events(self, rows: list[dict[str, Any]]) -> None:
@@ -71,6 +73,8 @@ class Services:
         self.bus.publish("events", "")
 
     async def start(self) -> None:
+        self.drain.on_drain(self.waiters.wake_all)
+        self.drain.on_drain(self.streams.registry.end_all)
         self.db.on_events = self._on_events
         await self.bus.start()
         await self.rate_limits.start()
