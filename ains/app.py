@@ -114,7 +114,15 @@ def _add_operational_routes(app: FastAPI, services: Services) -> None:
             return problem(
                 503, "Service Unavailable", f"database unreachable: {type(exc).__name__}"
             )
-        return FastJSONResponse({"status": "ready", "database": services.db.engine.dialect.name})
+        body: dict[str, Any] = {"status": "ready", "database": services.db.engine.dialect.name}
+        if services.redis is not None:
+            # Redis is optional: without it the server serves from the database, so it is
+            # "degraded" (200), not unready; the reason names what failed
+            body["redis"] = "ok" if services.redis.healthy else "degraded"
+            if not services.redis.healthy:
+                body["status"] = "degraded"
+                body["redis_problem"] = services.redis.problem
+        return FastJSONResponse(body)
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics(request: Request) -> Response:

@@ -12,6 +12,7 @@ from ains.exceptions import Forbidden, Unprocessable
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.pagination import MAX_ROW_ID
 from ains.security import audit, keys
+from ains.security.auth import KEYS_CREATED_TOPIC
 from ains.security.principals import Principal, Role
 
 router = APIRouter(route_class=ValidatedRoute, tags=["security"])
@@ -71,6 +72,7 @@ async def create_key(
             now=now,
         )
     services.auth.forget()
+    services.bus.publish(KEYS_CREATED_TOPIC, str(created["key_id"]))  # the other replicas
     return created
 
 
