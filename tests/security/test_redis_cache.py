@@ -124,6 +124,7 @@ def test_a_key_revoked_through_one_replica_is_refused_by_the_other_within_1s(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_redis_killed_and_restarted_under_load_loses_nothing(
     backend: str, tmp_path: Path, uid: str
 ) -> None:
