@@ -64,9 +64,9 @@ class RedisFanout:
         if not self._outage_logged:  # once per outage, not once per retry
             self._outage_logged = True
             log.warning(
-                "cache invalidation: Redis (AINS_REDIS_URL) failed (%s): serving from the database; cache "
-                "invalidations still travel over the database bus where there is one; "
-                "reconnecting every %.0f s",
+                "cache invalidation: Redis (AINS_REDIS_URL) failed (%s): serving from the "
+                "database; invalidations still travel over the database bus where there is "
+                "one; reconnecting every %.0f s",
                 reason,
                 RECONNECT_SECONDS,
             )
