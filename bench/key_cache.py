@@ -52,7 +52,8 @@ def run_one(backend: str, cache_seconds: str, tasks: int) -> list[Result]:
             ).json()["api_key"]
         agent = AgentProcess(
             server.url,
-            ["-c", "keycache:v1", "--handler", "echo", "--wait-seconds", "5", "--name", "kc"],
+            ["-c", "keycache:v1", "--handler", "echo", "--wait-seconds", "5", "--name", "kc"]
+            + ["--agent-id", "bench-agent"],
             api_key=agent_key,
         ).start()
         try:
@@ -72,8 +73,8 @@ def run_one(backend: str, cache_seconds: str, tasks: int) -> list[Result]:
                     r.raise_for_status()
             with server.client() as admin:  # no key: polling adds no key lookups
                 while _completed(admin) < tasks:
-                    if time.monotonic() - started > 600:
-                        raise RuntimeError(f"not all {tasks} tasks completed")
+                    if time.monotonic() - started > 120 + tasks:
+                        raise RuntimeError(f"not all {tasks} tasks completed:\n{agent.log()}")
                     time.sleep(1.0)
             after = _counters(server)
         finally:
