@@ -23,6 +23,9 @@ from bench.common import Result, add_results_flag, ains_server, emit, exit_clean
 from tests.support.server import AgentProcess, ServerProcess
 
 
+AGENT_ARGS = ["-c", "keycache:v1", "--handler", "echo", "--wait-seconds", "5", "--name", "kc"]
+
+
 def _counters(server: ServerProcess) -> tuple[float, float, float]:
     text = httpx.get(f"{server.url}/metrics", timeout=30).text
 
@@ -52,8 +55,7 @@ def run_one(backend: str, cache_seconds: str, tasks: int) -> list[Result]:
             ).json()["api_key"]
         agent = AgentProcess(
             server.url,
-            ["-c", "keycache:v1", "--handler", "echo", "--wait-seconds", "5", "--name", "kc"]
-            + ["--agent-id", "bench-agent"],
+            [*AGENT_ARGS, "--agent-id", "bench-agent"],
             api_key=agent_key,
         ).start()
         try:

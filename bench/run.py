@@ -85,6 +85,7 @@ BENCHES = [
     Bench("webhooks", _each(["--events", "50"]), 600, 1200),
     Bench("streams", _joined("--backends", ["--tasks", "50"]), 600, 1200),
     Bench("ratelimit", _joined("--backends", ["--requests", "100"]), 600, 1200),
+    Bench("key_cache", _joined("--backends", ["--tasks", "100"]), 600, 1200),
     Bench("scheduler", _each(["--schedules", "5", "--seconds", "5"]), 600, 1200),
     Bench("analytics", _joined("--backends", ["--tasks", "20000", "--repeat", "1"]), 900, 5400),
     Bench("compare", _joined("--backends", ["--tasks", "2000", "--seconds", "5"]), 1200, 3600),
