@@ -22,7 +22,6 @@ import httpx
 from bench.common import Result, add_results_flag, ains_server, emit, exit_cleanly_on_sigterm, table
 from tests.support.server import AgentProcess, ServerProcess
 
-
 AGENT_ARGS = ["-c", "keycache:v1", "--handler", "echo", "--wait-seconds", "5", "--name", "kc"]
 
 
