@@ -18,6 +18,7 @@ from ains.config import Settings
 from ains.db.migrate import upgrade
 from ains.dlq.endpoints import router as dlq_router
 from ains.docs_pages import install_docs
+from ains.drain import install_drain_on_signals
 from ains.events.endpoints import router as events_router
 from ains.graphql.endpoints import graphql_router
 from ains.graphql.statements import count_statements
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         if settings.migrate_on_start:
             upgrade(settings.database_url)
         await services.start()
+        install_drain_on_signals(services.drain)
         try:
             yield
         finally:
@@ -129,7 +131,15 @@ def _add_operational_routes(app: FastAPI, services: Services) -> None:
             return problem(
                 503, "Service Unavailable", f"database unreachable: {type(exc).__name__}"
             )
-        return FastJSONResponse({"status": "ready", "database": services.db.engine.dialect.name})
+        body: dict[str, Any] = {"status": "ready", "database": services.db.engine.dialect.name}
+        if services.redis is not None:
+            # Redis is optional: without it the server serves from the database, so it is
+            # "degraded" (200), not unready; the reason names what failed
+            body["redis"] = "ok" if services.redis.healthy else "degraded"
+            if not services.redis.healthy:
+                body["status"] = "degraded"
+                body["redis_problem"] = services.redis.problem
+        return FastJSONResponse(body)
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics(request: Request) -> Response:

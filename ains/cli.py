@@ -189,7 +189,8 @@ def serve(
         workers=settings.workers,
         log_level=settings.log_level,
         access_log=False,
-        timeout_graceful_shutdown=10,
+        # annotated int, used as asyncio.wait_for's timeout: a fraction of a second is fine
+        timeout_graceful_shutdown=settings.drain_seconds,  # type: ignore[arg-type]
         # the client address is the TCP peer: protected mode and the /metrics network check
         # must not believe an X-Forwarded-For header
         proxy_headers=False,

@@ -28,13 +28,20 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AINS_", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
-    # optional; when set, rate-limit counters live there, shared by every replica
+    # optional; when set, rate-limit counters live there, shared by every replica, and cache
+    # invalidations (a key revoked or created) also travel over its pub/sub
     redis_url: str | None = None
+    # seconds a replica trusts its cached answer for an API key (revocations reach every
+    # replica at once through the bus / Redis; this bounds a lost message); 0: no cache
+    key_cache_seconds: float = Field(5.0, ge=0, le=3600)
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(1, ge=1)
     log_level: str = "info"
     migrate_on_start: bool = True
+    # after SIGTERM, seconds in-flight requests have to finish (parked claims and streams are
+    # answered at once) before what is left is cancelled
+    drain_seconds: float = Field(1.5, gt=0, le=600)
 
     agent_offline_after: float = Field(30.0, gt=0)
     lease_seconds: float = Field(60.0, gt=0)

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -54,8 +54,10 @@ class HealthOut(BaseModel):
 
 
 class ReadyOut(BaseModel):
-    status: str
+    status: str = Field(description="ready, or degraded when an optional service (Redis) is down")
     database: str
+    redis: str | None = Field(None, description="ok or degraded, when AINS_REDIS_URL is set")
+    redis_problem: str | None = None
 
 
 SERVICE_UNAVAILABLE: dict[int | str, dict[str, Any]] = {}

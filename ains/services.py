@@ -14,18 +14,20 @@ from ains.batches.service import BatchService
 from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.engine import Database, create_engine
+from ains.drain import Drain
 from ains.engine.deadlines import DeadlineLoop
 from ains.engine.retention import RetentionLoop
 from ains.engine.scheduler import install_scheduler
 from ains.engine.waiters import AgentWaiters
 from ains.engine.webhook_sender import WebhookSender
 from ains.events.bus import Bus, create_bus
+from ains.events.redis_fanout import RESET_TOPIC, RedisFanout
 from ains.events.stream import KEY_REVOKED_TOPIC, StreamHub
 from ains.maintenance.service import MaintenanceService
 from ains.metrics.business import observe_events
 from ains.queue.service import QueueService
 from ains.schedules.service import ScheduleService
-from ains.security.auth import Authenticator
+from ains.security.auth import KEYS_CREATED_TOPIC, Authenticator
 from ains.security.crypto import KeyRing
 from ains.security.ratelimit import RateLimits
 from ains.tasks.control import TaskControl
@@ -64,6 +66,8 @@ class Services:
     rollups: RollupFolder
     maintenance: MaintenanceService
     retention: RetentionLoop
+    drain: Drain = field(default_factory=Drain)
+    redis: RedisFanout | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     def _on_events(self, rows: list[dict[str, Any]]) -> None:
@@ -71,8 +75,12 @@ class Services:
         self.bus.publish("events", "")
 
     async def start(self) -> None:
+        self.drain.on_drain(self.waiters.wake_all)
+        self.drain.on_drain(self.streams.registry.end_all)
         self.db.on_events = self._on_events
         await self.bus.start()
+        if self.redis is not None:
+            await self.redis.start()
         await self.rate_limits.start()
         loop = asyncio.get_running_loop()
         self.background = [
@@ -91,6 +99,8 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.bus.stop()
+        if self.redis is not None:
+            await self.redis.stop()
         await self.rate_limits.stop()
         await self.auth.denials.flush()  # denials still being counted
         await self.db.dispose()
@@ -115,6 +125,13 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
     auth = Authenticator(settings, db, clock)
     # a key revoked on any replica drops out of this replica's key cache at once
     bus.subscribe(KEY_REVOKED_TOPIC, auth.forget_key_id)
+    bus.subscribe(KEYS_CREATED_TOPIC, auth.forget_all)
+    bus.subscribe(RESET_TOPIC, auth.forget_all)
+    redis = (
+        RedisFanout(settings.redis_url, bus, (KEY_REVOKED_TOPIC, KEYS_CREATED_TOPIC))
+        if settings.redis_url
+        else None
+    )
     webhooks = WebhookService(settings, clock, deliverer, keyring)
     maintenance = MaintenanceService(settings, clock, db, control)
     return Services(
@@ -145,4 +162,5 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         rollups=RollupFolder(db, bus),
         maintenance=maintenance,
         retention=RetentionLoop(maintenance, bus, settings.retention_interval_seconds),
+        redis=redis,
     )

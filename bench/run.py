@@ -94,6 +94,7 @@ BENCHES = [
     Bench("webhooks", _each(["--events", "50"]), 600, 1200),
     Bench("streams", _joined("--backends", ["--tasks", "50"]), 600, 1200),
     Bench("ratelimit", _joined("--backends", ["--requests", "100"]), 600, 1200),
+    Bench("key_cache", _joined("--backends", ["--tasks", "100"]), 600, 1200),
     Bench("scheduler", _each(["--schedules", "5", "--seconds", "5"]), 600, 1200),
     # submit latency while a prune deletes old tasks: 1M of them on PostgreSQL
     Bench("retention", _retention_argv, 900, 5400),

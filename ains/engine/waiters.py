@@ -59,6 +59,11 @@ class AgentWaiters:
         if best is not None:
             best.event.set()
 
+    def wake_all(self) -> None:
+        """Wake every parked claim (the server is draining: they answer at once)."""
+        for ev in self._events.values():
+            ev.set()
+
     def parked(self) -> int:
         return len(self._parked)
 

@@ -22,12 +22,26 @@ import orjson
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str], None]
+Relay = Callable[[str, str], None]
 CHANNEL = "ains_bus"
 
 
 class Bus:
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
+        self._relays: dict[str, list[Relay]] = defaultdict(list)
+
+    def add_relay(self, topic: str, relay: Relay) -> None:
+        """Also hand this topic's published messages to ``relay`` (another way out to the
+        other replicas, such as Redis pub/sub)."""
+        self._relays[topic].append(relay)
+
+    def _relay(self, topic: str, payload: str) -> None:
+        for relay in self._relays.get(topic, ()):
+            try:
+                relay(topic, payload)
+            except Exception:
+                log.exception("bus relay for %s failed", topic)
 
     def subscribe(self, topic: str, handler: Handler) -> None:
         self._handlers[topic].append(handler)
@@ -41,6 +55,7 @@ class Bus:
 
     def publish(self, topic: str, payload: str) -> None:
         self.deliver(topic, payload)
+        self._relay(topic, payload)
 
     def publish_many(self, topic: str, payloads: Iterable[str]) -> None:
         for payload in payloads:
@@ -68,6 +83,7 @@ class PostgresBus(Bus):
 
     def publish(self, topic: str, payload: str) -> None:
         self.deliver(topic, payload)
+        self._relay(topic, payload)
         self._outbox.add((topic, payload))
         if not self._flush_scheduled:
             self._flush_scheduled = True

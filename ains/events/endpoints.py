@@ -47,6 +47,8 @@ EVENT_MESSAGE_SCHEMA: dict[str, Any] = {
     },
 }
 router = APIRouter(route_class=ValidatedRoute, tags=["events"])
+# the server is draining (RFC 6455 "service restart"): reconnect, resuming with `after`
+CLOSE_RESTARTING = 1012
 # a WebSocket refused for the principal's stream cap (4000-4999: application codes; 429's echo)
 CLOSE_TOO_MANY = 4429
 
@@ -201,6 +203,8 @@ async def task_socket(
             await websocket.send_text(json_output.dumps(message, str).decode())
         if sub.revoked:
             await websocket.close(code=1008, reason="API key revoked")
+        elif services.drain.draining:
+            await websocket.close(code=CLOSE_RESTARTING, reason="server restarting; reconnect")
     except (WebSocketDisconnect, RuntimeError):
         return
     finally:

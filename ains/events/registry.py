@@ -66,6 +66,12 @@ class StreamRegistry:
         """The API keys that have open streams."""
         return set(self._by_key)
 
+    def end_all(self) -> None:
+        """End every open stream (the server is draining); clients resume by cursor."""
+        for subs in list(self._by_principal.values()):
+            for sub in list(subs):
+                sub.offer(None)
+
     def revoke_key(self, key_id: str) -> None:
         for sub in list(self._by_key.pop(key_id, ())):
             sub.revoke()

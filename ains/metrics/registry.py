@@ -20,6 +20,8 @@ import prometheus_client
 from prometheus_client import Counter, Histogram, values
 
 MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+# the caches that count hits and misses: API-key lookups (ains/security/auth.py)
+CACHES: Final = ("api_keys",)
 
 
 def _ensure_value_class() -> None:
@@ -123,10 +125,13 @@ webhook_delivery_seconds = Histogram(
 )
 
 # Cache, database, events
-cache_requests_total = Counter(
-    "ains_cache_requests_total", "Cache lookups by cache name and result (hit|miss).",
-    ["cache", "result"],
+cache_hits_total = Counter(
+    "ains_cache_hits_total", "Lookups answered from this process's cache, by cache name.",
+    ["cache"],
 )  # fmt: skip
+cache_misses_total = Counter(
+    "ains_cache_misses_total", "Lookups that went to the database, by cache name.", ["cache"]
+)
 db_query_duration_seconds = Histogram(
     "ains_db_query_duration_seconds",
     "Database statement time by operation (select|insert|update|delete|other).",
@@ -143,11 +148,14 @@ for _outcome in WEBHOOK_OUTCOMES:
     webhook_deliveries_total.labels(outcome=_outcome)
 for _operation in DB_OPERATIONS:
     db_query_duration_seconds.labels(operation=_operation)
+for _cache in CACHES:
+    cache_hits_total.labels(cache=_cache)
+    cache_misses_total.labels(cache=_cache)
 
 
 def record_cache(cache: str, *, hit: bool) -> None:
-    """Count one lookup in the cache named `cache` (e.g. ``"agents"``)."""
-    cache_requests_total.labels(cache=cache, result="hit" if hit else "miss").inc()
+    """Count one lookup in the cache named `cache` (e.g. ``"api_keys"``)."""
+    (cache_hits_total if hit else cache_misses_total).labels(cache=cache).inc()
 
 
 def record_webhook_delivery(outcome: str, seconds: float | None = None) -> None:

@@ -14,6 +14,7 @@ from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.engine import Database
 from ains.exceptions import TooManyRequests, Unauthorized
+from ains.metrics.registry import record_cache
 from ains.security import keys, repository
 from ains.security.denials import DenialAuditor
 from ains.security.jwks import JwksKeys
@@ -21,6 +22,8 @@ from ains.security.principals import LOCAL_ADMIN, ROLES, Principal
 from ains.security.throttle import FailureLimiter
 
 CACHE_SECONDS = 5.0
+KEYS_CREATED_TOPIC = "keys.created"
+KEY_CACHE = "api_keys"
 UNKNOWN_PEER = "unknown"
 
 
@@ -116,6 +119,7 @@ class Authenticator:
         self.clock = clock
         # key hash → (holder or None for an unknown key, monotonic time the answer expires)
         self._cache: dict[str, tuple[keys.KeyHolder | None, float]] = {}
+        self.key_ttl = settings.key_cache_seconds
         self.jwks = (
             JwksKeys(
                 settings.jwt_jwks_url,
@@ -141,6 +145,12 @@ class Authenticator:
             self._cache.pop(key_hash, None)
         if self._secured is not None and not self._secured[0]:
             self._secured = None
+
+    def forget_all(self, _payload: str = "") -> None:
+        """Drop every cached answer: the handler of `keys.created` (a replica's negative
+        answers and "never secured" must not outlive a new key) and of `cache.reset` (after
+        Redis was away, its messages may have been missed)."""
+        self.forget()
 
     def forget_key_id(self, key_id: str) -> None:
         """Drop the cached answer for one key by its id: the handler of the bus's
@@ -201,12 +211,16 @@ class Authenticator:
         now = time.monotonic()
         cached = self._cache.get(digest)
         if cached is None or cached[1] < now:
+            record_cache(KEY_CACHE, hit=False)
             async with self.db.read() as conn:
                 found = await keys.find_holder(conn, token)
-            cached = (found, now + CACHE_SECONDS)
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = cached
+            cached = (found, now + self.key_ttl)
+            if self.key_ttl > 0:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[digest] = cached
+        else:
+            record_cache(KEY_CACHE, hit=True)
         holder = cached[0]
         if holder is None:
             raise Unauthorized("unknown or revoked API key")

@@ -14,6 +14,7 @@ from ains.json_output import utc_text
 from ains.openapi import CONFLICT, returns
 from ains.pagination import MAX_ROW_ID
 from ains.security import audit, keys
+from ains.security.auth import KEYS_CREATED_TOPIC
 from ains.security.principals import Principal, Role
 from ains.security.schemas import AuditPage, CreatedKeyOut, KeyPage
 
@@ -74,6 +75,7 @@ async def create_key(
             now=now,
         )
     services.auth.forget()
+    services.bus.publish(KEYS_CREATED_TOPIC, str(created["key_id"]))  # the other replicas
     return created
 
 

@@ -181,6 +181,8 @@ async def claim(
     deadline = loop.time() + wait
     asks_until = services.clock() + timedelta(seconds=wait)
     while True:
+        if services.drain.draining:  # no new claims; the agent asks another replica
+            return FastJSONResponse({"tasks": []}, headers={"connection": "close"})
         ev = services.waiters.prepare(agent_id)
         async with services.db.transaction() as tx:
             claimed = await services.execution.claim(tx, agent_id, body.max_tasks, asks_until)

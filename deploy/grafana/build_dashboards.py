@@ -11,8 +11,8 @@ A series that only exists once something happened (a capability, a failure) ends
 `or on() vector(0)` so the panel shows 0 rather than "No data". The fallback must never hide a
 metric the server does not have: tests/metrics/test_dashboard_metrics.py checks that every metric
 named here is exposed by a running server, and the live Prometheus test that every expression
-answers without its fallback (only the 5xx panels may be empty). No cache panels until the server
-has a cache that records `ains_cache_*`.
+answers without its fallback (only the 5xx panels may be empty). The cache panels chart
+`ains_cache_hits_total` / `ains_cache_misses_total`, which the API-key cache records.
 """
 
 from __future__ import annotations
@@ -147,6 +147,32 @@ HTTP_CORE = (
         "DB queries by operation",
         "Database statements per second by operation.",
         (Target(rate("ains_db_query_duration_seconds_count", by="operation"), "{{operation}}"),),
+        unit="ops",
+    ),
+    Panel(
+        "Cache hit ratio by cache",
+        "Share of lookups answered from the replicas' in-process caches over 5 minutes "
+        "(api_keys: the API-key lookup every authenticated request makes).",
+        (
+            Target(
+                ratio(
+                    rate("ains_cache_hits_total", by="cache", window="5m"),
+                    rate("ains_cache_hits_total", by="cache", window="5m")
+                    + " + "
+                    + rate("ains_cache_misses_total", by="cache", window="5m"),
+                ),
+                "{{cache}}",
+            ),
+        ),
+        unit="percentunit",
+    ),
+    Panel(
+        "Cache lookups by cache and result",
+        "Cache hits and misses (misses go to the database) per second, by cache.",
+        (
+            Target(rate("ains_cache_hits_total", by="cache"), "{{cache}} hit"),
+            Target(rate("ains_cache_misses_total", by="cache"), "{{cache}} miss"),
+        ),
         unit="ops",
     ),
     Panel(
