@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -28,17 +29,20 @@ async def audit_log(
     outcome: Filter = None,
     since: Timestamp | None = None,
     until: Timestamp | None = None,
+    request_id: Filter = None,
     principal_id: Annotated[Filter, Query(include_in_schema=False)] = None,
     target_id: Annotated[Filter, Query(include_in_schema=False)] = None,
     cursor: str | None = None,
     limit: int | None = None,
 ) -> dict[str, Any]:
     """Newest first. `actor`: a principal id or key id; `action`: exact, or `task.*` for a
-    prefix; `target`: a target id; `since` inclusive, `until` exclusive."""
+    prefix; `target`: a target id; `since` inclusive, `until` exclusive; `request_id`: the
+    X-Request-ID of the request that wrote the row."""
     if not principal.is_admin:
         raise Forbidden("only an admin may read the audit log")
     size = page_limit(limit, services)
     where = _filter(actor or principal_id, action, target or target_id, outcome, since, until)
+    where = replace(where, request_id=request_id)
     before = _decode(cursor) if cursor is not None else None
     # denials still being counted are written first, so the log shows them
     await services.auth.denials.flush()

@@ -29,6 +29,7 @@ class AuditFilter:
     outcome: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    request_id: str | None = None
 
 
 async def query(
@@ -47,6 +48,8 @@ async def query(
         stmt = stmt.where(A.target_id == where.target)
     if where.outcome:
         stmt = stmt.where(A.outcome == where.outcome)
+    if where.request_id:
+        stmt = stmt.where(A.request_id == where.request_id)
     if where.since is not None:
         stmt = stmt.where(A.occurred_at >= where.since)
     if where.until is not None:
