@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.flows import claim, register_agent, submit
+from tests.support.flows import claim, submit
 from tests.support.server import ServerProcess, running_server
 
 DEAD_URL = "http://127.0.0.1:9/hook"
