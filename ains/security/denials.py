@@ -8,10 +8,14 @@ import logging
 import time
 from typing import Any
 
+from starlette.types import Scope
+
 from ains.audit import trail
+from ains.audit.actions import action_of, target_of
 from ains.audit.repository import insert_entries
 from ains.clock import Clock
 from ains.db.engine import Database
+from ains.exceptions import TooManyRequests
 from ains.security.principals import Principal
 from ains.security.throttle import Aggregate, DenialLog
 
@@ -38,6 +42,8 @@ class DenialAuditor:
         """Audit a refused request: `denied` for 401/403/429, `refused` for any other status
         (a change the service refused: 404, 409, 422...)."""
         now = time.monotonic()
+        # a 429's "retry in N s" changes by the second: one reason for the window
+        reason = reason.partition("; retry in")[0]
         rows = [self._aggregate_row(a) for a in self.log.due(now)]
         key = (source, principal.role, principal.principal_id, status, reason)
         if self.log.note(key, action, now):
@@ -56,6 +62,17 @@ class DenialAuditor:
                 )
             )
         await self._write(rows)
+
+    async def rate_limited(
+        self, principal: Principal, scope: Scope, template: str, refusal: TooManyRequests
+    ) -> None:
+        """A 429 answered before authentication, for a credential already refused."""
+        client = scope.get("client")
+        method = scope["method"]
+        action = action_of(method, template) if template else f"{method} {scope['path']}"
+        target = target_of(scope.get("path_params", {}))
+        source = client[0] if client else "unknown"
+        await self.deny(principal, source, action, 429, refusal.detail, target)
 
     async def flush(self) -> None:
         """Write every window still counting (before the audit log is read, and at stop)."""
