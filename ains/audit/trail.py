@@ -40,9 +40,9 @@ def entry(
         "principal_id": principal.principal_id,
         "role": principal.role,
         "key_id": principal.key_id,
-        "action": action,
+        "action": _storable(action, 100),
         "target_type": target_type,
-        "target_id": target_id,
+        "target_id": None if target_id is None else _storable(target_id, 200),
         "outcome": outcome,
         "status": status,
         "request_id": current_request_id() if of_request else None,
@@ -74,6 +74,12 @@ async def record(
         detail=detail,
     )
     await insert_entries(conn, [row])
+
+
+def _storable(text: str, size: int) -> str:
+    """Denials name what the caller sent (a path, a path parameter): cut to the column's size
+    and without NUL, which PostgreSQL refuses, so the row is always written."""
+    return text.replace("\x00", "")[:size]
 
 
 def listed(ids: list[str]) -> dict[str, Any]:
