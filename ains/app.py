@@ -11,6 +11,8 @@ from fastapi import FastAPI, Request, Response
 from ains import __version__
 from ains.agents.endpoints import router as agents_router
 from ains.analytics.endpoints import router as analytics_router
+from ains.audit.endpoints import router as audit_router
+from ains.audit.request_ids import RequestIdMiddleware
 from ains.batches.endpoints import router as batches_router
 from ains.clock import Clock, utcnow
 from ains.compat.seed004 import router as seed004_router
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     for router in routers():
         # joined directly (not wrapped per router): measurably less CPU per request
         app.router.routes.extend(router.routes)
@@ -103,6 +106,7 @@ def routers() -> list[Any]:
     return [
         tasks_hot_router,
         security_router,
+        audit_router,
         agents_router,
         analytics_router,
         dlq_router,

@@ -224,10 +224,12 @@ def keys_create(
     """Create an API key; the key alone is printed on the last line."""
     from datetime import timedelta
 
+    from ains.audit import trail
     from ains.clock import utcnow
     from ains.db.engine import Database, create_engine
     from ains.security import keys
     from ains.security.principals import ROLES
+    from ains.security.rotation import CLI_ADMIN
 
     if role not in ROLES:
         _fail(f"--role must be one of {', '.join(ROLES)}")
@@ -240,7 +242,7 @@ def keys_create(
         db = Database(create_engine(settings.database_url, pool_size=1))
         try:
             async with db.transaction() as tx:
-                return await keys.create_key(
+                created = await keys.create_key(
                     tx.conn,
                     role=role,  # type: ignore[arg-type]
                     principal_id=principal_id or name or role,
@@ -249,6 +251,16 @@ def keys_create(
                     now=now,
                     expires_at=None if lifetime is None else now + timedelta(seconds=lifetime),
                 )
+                await trail.record(
+                    tx.conn,
+                    CLI_ADMIN,
+                    "key.create",
+                    now=now,
+                    target_type="api_key",
+                    target_id=str(created["key_id"]),
+                    detail={"role": role, "principal_id": created["principal_id"]},
+                )
+                return created
         finally:
             await db.dispose()
 

@@ -15,7 +15,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ains import json_input, json_output
+from ains.audit.actions import action_of, is_audited_change, target_of
+from ains.audit.trail import ANONYMOUS
 from ains.exceptions import AinsError, BadRequest, FieldError, UnsupportedMediaType
+from ains.metrics.middleware import UNMATCHED, route_template
 from ains.security.auth import TooManyFailures
 from ains.security.principals import Principal
 
@@ -68,7 +71,7 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AinsError)
     async def _ains(request: Request, exc: AinsError) -> Response:
-        if exc.status_code in (401, 403) or isinstance(exc, TooManyFailures):
+        if _audited(request, exc):
             await _audit_denial(request, exc)
         response = problem(exc.status_code, exc.title, exc.detail, exc.errors, **exc.extra)
         response.headers.update(exc.headers)
@@ -103,12 +106,25 @@ def peer_of(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def _audited(request: Request, exc: AinsError) -> bool:
+    """Every denial (401, 403, 429), and every other refusal of a change."""
+    if exc.status_code in (401, 403, 429) or isinstance(exc, TooManyFailures):
+        return True
+    template = route_template(request.scope)
+    return 400 <= exc.status_code < 500 and is_audited_change(request.method, template)
+
+
 async def _audit_denial(request: Request, exc: AinsError) -> None:
     services: Services = request.app.state.services
-    principal = getattr(request.state, "principal", None) or Principal("client", "anonymous")
-    action = f"{request.method} {request.url.path}"
+    principal = getattr(request.state, "principal", None) or ANONYMOUS
+    template = route_template(request.scope)
+    if template == UNMATCHED:
+        action = f"{request.method} {request.url.path}"
+    else:
+        action = action_of(request.method, template)
+    target = target_of(request.path_params)
     source = peer_of(request) or "unknown"
-    await services.auth.denials.deny(principal, source, action, exc.status_code, exc.detail)
+    await services.auth.denials.deny(principal, source, action, exc.status_code, exc.detail, target)
 
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]

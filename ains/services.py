@@ -134,6 +134,10 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
     )
     webhooks = WebhookService(settings, clock, deliverer, keyring)
     maintenance = MaintenanceService(settings, clock, db, control)
+    rate_limits = RateLimits(
+        settings.rate_limit_rules, settings.redis_url, settings.rate_limit_key_prefix
+    )
+    rate_limits.on_refused = auth.denials.rate_limited
     return Services(
         settings=settings,
         clock=clock,
@@ -141,9 +145,7 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         bus=bus,
         keyring=keyring,
         auth=auth,
-        rate_limits=RateLimits(
-            settings.rate_limit_rules, settings.redis_url, settings.rate_limit_key_prefix
-        ),
+        rate_limits=rate_limits,
         tasks=tasks,
         execution=execution,
         control=control,

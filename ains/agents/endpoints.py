@@ -16,11 +16,23 @@ from ains.agents.schemas import (
     RegisteredAgentOut,
     TrustPage,
 )
+from ains.audit import trail
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.metrics.registry import agent_heartbeats_total, agents_registered_total
 from ains.openapi import returns
 
 router = APIRouter(route_class=ValidatedRoute, tags=["agents"])
+
+
+def agent_action(body: AgentPatch) -> str:
+    """Trust overrides, quarantines and releases get their own names; the rest is an update."""
+    if body.trust_score is not None:
+        return "agent.trust_override"
+    if body.status == "QUARANTINED":
+        return "agent.quarantine"
+    if body.status == "ACTIVE":
+        return "agent.release"
+    return "agent.update"
 
 
 @router.post(
@@ -31,6 +43,14 @@ async def register_agent(
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
         created = await services.agents.register(tx, principal, body)
+        await trail.record(
+            tx.conn,
+            principal,
+            "agent.register",
+            now=services.clock(),
+            target_type="agent",
+            target_id=created["agent_id"],
+        )
     agents_registered_total.inc()
     return created
 
@@ -76,7 +96,18 @@ async def patch_agent(
     agent_id: str, body: AgentPatch, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.agents.patch(tx, principal, agent_id, body)
+        changed = await services.agents.patch(tx, principal, agent_id, body)
+        detail = body.model_dump(mode="json", exclude_none=True)
+        await trail.record(
+            tx.conn,
+            principal,
+            agent_action(body),
+            now=services.clock(),
+            target_type="agent",
+            target_id=agent_id,
+            detail=detail,
+        )
+    return changed
 
 
 @router.delete("/ains/agents/{agent_id}", status_code=204)
@@ -85,6 +116,14 @@ async def deregister_agent(
 ) -> Response:
     async with services.db.transaction() as tx:
         revoked = await services.agents.deregister(tx, principal, agent_id)
+        await trail.record(
+            tx.conn,
+            principal,
+            "agent.deregister",
+            now=services.clock(),
+            target_type="agent",
+            target_id=agent_id,
+        )
     for key_id, key_hash in revoked:
         services.auth.forget(key_hash)
         services.streams.key_revoked(key_id)  # the other replicas' caches and streams

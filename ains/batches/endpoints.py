@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
+from ains.audit import trail
 from ains.batches.schemas import (
     BatchCancelledOut,
     BatchIn,
@@ -33,6 +34,17 @@ async def submit_batch(
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
         submitted = await services.batches.submit(tx, principal, body)
+        if not submitted.replayed:
+            batch = submitted.batch
+            await trail.record(
+                tx.conn,
+                principal,
+                "batch.submit",
+                now=services.clock(),
+                target_type="batch",
+                target_id=batch["batch_id"],
+                detail=trail.listed(batch["task_ids"]),
+            )
     if submitted.replayed:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
@@ -80,4 +92,13 @@ async def cancel_batch(
 ) -> dict[str, Any]:
     why = (body.reason if body else None) or reason
     async with services.db.transaction() as tx:
-        return await services.batches.cancel(tx, principal, batch_id, why)
+        cancelled = await services.batches.cancel(tx, principal, batch_id, why)
+        await trail.record(
+            tx.conn,
+            principal,
+            "batch.cancel",
+            now=services.clock(),
+            target_type="batch",
+            target_id=batch_id,
+        )
+    return cancelled

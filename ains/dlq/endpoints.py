@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 
+from ains.audit import trail
 from ains.dlq.schemas import BulkRequeueIn, DlqFilters, PurgedOut, RequeuedOut, RequeueIn
 from ains.dlq.service import DlqService
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
@@ -61,7 +62,17 @@ async def requeue_dead_letters(
     body: BulkRequeueIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await _dlq(services).requeue_many(tx, principal, body)
+        done = await _dlq(services).requeue_many(tx, principal, body)
+        await trail.record(
+            tx.conn,
+            principal,
+            "dlq.requeue",
+            now=services.clock(),
+            target_type="dlq",
+            target_id=None,
+            detail=trail.listed(done["requeued"]),
+        )
+    return done
 
 
 @router.post("/aitp/dlq/{task_id}/requeue", responses=returns(TaskOut, conflict=True))
@@ -72,7 +83,16 @@ async def requeue_dead_letter(
     body: Annotated[RequeueIn | None, Body()] = None,
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await _dlq(services).requeue(tx, principal, task_id, body.reason if body else None)
+        done = await _dlq(services).requeue(tx, principal, task_id, body.reason if body else None)
+        await trail.record(
+            tx.conn,
+            principal,
+            "dlq.requeue",
+            now=services.clock(),
+            target_type="task",
+            target_id=task_id,
+        )
+    return done
 
 
 @router.delete("/aitp/dlq", responses=returns(PurgedOut))

@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains.audit import trail
 from ains.clock import Clock
 from ains.db.engine import Tx
 from ains.dlq import repository as repo
 from ains.dlq.schemas import BulkRequeueIn, DlqFilters
 from ains.exceptions import AinsError, Forbidden, NotFound, Unprocessable
 from ains.pagination import decode_cursor, encode_cursor
-from ains.security import audit
 from ains.security.principals import Principal
 from ains.tasks.control import TaskControl
 from ains.tasks.repository import get as get_task
@@ -97,7 +97,7 @@ class DlqService:
                 break
             await repo.delete(tx.conn, batch)
             purged.extend(batch)
-        await audit.record(
+        await trail.record(
             tx.conn,
             principal,
             "dlq.purge",

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ains.audit import trail
 from ains.clock import Clock
 from ains.config import Settings
 from ains.db.engine import Database, Tx
 from ains.maintenance import repository as repo
 from ains.maintenance.archive import Archive
-from ains.security import audit
 from ains.security.principals import Principal
 from ains.tasks.control import DUE_BATCH, TaskControl
 
@@ -195,7 +195,7 @@ class MaintenanceService:
 
     async def audit(self, principal: Principal, action: str, detail: dict[str, Any]) -> None:
         async with self.db.transaction() as tx:
-            await audit.record(
+            await trail.record(
                 tx.conn,
                 principal,
                 action,

@@ -30,8 +30,15 @@ audit_log = sa.Table(
     sa.Column("target_id", sa.String(200)),
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("detail", JSONType),
+    # 0012_audit: the key used, the HTTP status of a denial or refusal, the X-Request-ID
+    sa.Column("key_id", sa.String(100)),
+    sa.Column("status", sa.SmallInteger),
+    sa.Column("request_id", sa.String(128)),
     sa.Index(None, "principal_id", "occurred_at"),
     sa.Index(None, "target_id"),
+    sa.Index(None, "action", "occurred_at"),
+    sa.Index(None, "key_id", "occurred_at"),
+    sa.Index(None, "request_id"),
 )
 
 # One row per server-wide fact; `secured` exists once the first admin key has ever existed.

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from ains.audit import trail
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.openapi import returns
 from ains.schedules.schemas import (
@@ -35,7 +36,16 @@ async def create_schedule(
     body: ScheduleIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.schedules.create(tx, principal, body)
+        created = await services.schedules.create(tx, principal, body)
+        await trail.record(
+            tx.conn,
+            principal,
+            "schedule.create",
+            now=services.clock(),
+            target_type="schedule",
+            target_id=created["schedule_id"],
+        )
+    return created
 
 
 @router.get("", responses=returns(SchedulePage))
@@ -91,7 +101,16 @@ async def update_schedule(
     schedule_id: str, body: ScheduleUpdate, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.schedules.update(tx, principal, schedule_id, body)
+        changed = await services.schedules.update(tx, principal, schedule_id, body)
+        await trail.record(
+            tx.conn,
+            principal,
+            "schedule.update",
+            now=services.clock(),
+            target_type="schedule",
+            target_id=schedule_id,
+        )
+    return changed
 
 
 @router.delete("/{schedule_id}", status_code=204)
@@ -100,6 +119,14 @@ async def delete_schedule(
 ) -> Response:
     async with services.db.transaction() as tx:
         await services.schedules.delete(tx, principal, schedule_id)
+        await trail.record(
+            tx.conn,
+            principal,
+            "schedule.delete",
+            now=services.clock(),
+            target_type="schedule",
+            target_id=schedule_id,
+        )
     return Response(status_code=204)
 
 
@@ -132,7 +159,16 @@ async def execute_schedule(
     schedule_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.schedules.execute_now(tx, principal, schedule_id)
+        ran = await services.schedules.execute_now(tx, principal, schedule_id)
+        await trail.record(
+            tx.conn,
+            principal,
+            "schedule.run_now",
+            now=services.clock(),
+            target_type="schedule",
+            target_id=schedule_id,
+        )
+    return ran
 
 
 @router.post("/{schedule_id}/pause", responses=returns(ScheduleOut, conflict=True))
@@ -140,7 +176,16 @@ async def pause_schedule(
     schedule_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.schedules.pause(tx, principal, schedule_id)
+        paused = await services.schedules.pause(tx, principal, schedule_id)
+        await trail.record(
+            tx.conn,
+            principal,
+            "schedule.pause",
+            now=services.clock(),
+            target_type="schedule",
+            target_id=schedule_id,
+        )
+    return paused
 
 
 @router.post("/{schedule_id}/resume", responses=returns(ScheduleOut, conflict=True))
@@ -148,4 +193,13 @@ async def resume_schedule(
     schedule_id: str, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.schedules.resume(tx, principal, schedule_id)
+        resumed = await services.schedules.resume(tx, principal, schedule_id)
+        await trail.record(
+            tx.conn,
+            principal,
+            "schedule.resume",
+            now=services.clock(),
+            target_type="schedule",
+            target_id=schedule_id,
+        )
+    return resumed

@@ -1,22 +1,22 @@
-"""HTTP: /ains/keys and /ains/audit (admins only)."""
+"""HTTP: /ains/keys (admins only)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ains.audit import trail
 from ains.exceptions import Forbidden, Unprocessable
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.json_output import utc_text
 from ains.openapi import CONFLICT, returns
-from ains.pagination import MAX_ROW_ID
-from ains.security import audit, keys
+from ains.security import keys
 from ains.security.auth import KEYS_CREATED_TOPIC
 from ains.security.principals import Principal, Role
-from ains.security.schemas import AuditPage, CreatedKeyOut, KeyPage
+from ains.security.schemas import CreatedKeyOut, KeyPage
 
 router = APIRouter(route_class=ValidatedRoute, tags=["security"])
 
@@ -40,7 +40,7 @@ class KeyIn(BaseModel):
 
 def _admin(principal: Principal) -> None:
     if not principal.is_admin:
-        raise Forbidden("only an admin may manage keys or read the audit log")
+        raise Forbidden("only an admin may manage keys")
 
 
 @router.post("/ains/keys", status_code=201, responses=returns(CreatedKeyOut, 201))
@@ -61,7 +61,7 @@ async def create_key(
             now=now,
             expires_at=body.expires_at,
         )
-        await audit.record(
+        await trail.record(
             tx.conn,
             principal,
             "key.create",
@@ -98,38 +98,10 @@ async def revoke_key(key_id: str, services: ServicesDep, principal: CurrentPrinc
     now = services.clock()
     async with services.db.transaction() as tx:
         key_hash = await keys.revoke_key(tx.conn, key_id, now)
-        await audit.record(
+        await trail.record(
             tx.conn, principal, "key.revoke", target_type="api_key", target_id=key_id, now=now
         )
     services.auth.forget(key_hash)
     # through the bus: every replica drops the key from its cache and ends its open streams
     services.streams.key_revoked(key_id)
     return Response(status_code=204)
-
-
-@router.get("/ains/audit", responses=returns(AuditPage))
-async def audit_log(
-    services: ServicesDep,
-    principal: CurrentPrincipal,
-    principal_id: str | None = None,
-    action: str | None = None,
-    target_id: str | None = None,
-    outcome: str | None = None,
-    cursor: Annotated[int | None, Query(ge=0, le=MAX_ROW_ID)] = None,
-    limit: int | None = None,
-) -> dict[str, Any]:
-    _admin(principal)
-    size = page_limit(limit, services)
-    # denials still being counted are written first, so the log shows them
-    await services.auth.denials.flush()
-    async with services.db.read() as conn:
-        items = await audit.query(
-            conn,
-            principal_id=principal_id,
-            action=action,
-            target_id=target_id,
-            outcome=outcome,
-            before_id=cursor,
-            limit=size,
-        )
-    return {"items": items, "next_cursor": items[-1]["id"] if len(items) == size else None}

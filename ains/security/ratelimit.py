@@ -13,7 +13,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Final, Literal, get_args
 
 from limits import RateLimitItem, parse_many
@@ -177,6 +177,9 @@ class RefusedCredentials:
             del self._until[next(iter(self._until))]
 
 
+OnRefused = Callable[[Principal, Scope, str, TooManyRequests], Awaitable[None]]
+
+
 class RateLimits:
     """Admits or refuses an authenticated request by its principal and its route's class."""
 
@@ -185,6 +188,8 @@ class RateLimits:
     ) -> None:
         self.rules = rules
         self.refused = RefusedCredentials()
+        # audits the 429s answered before authentication (set by ains.services)
+        self.on_refused: OnRefused | None = None
         self._local = SlidingWindowCounterRateLimiter(_memory_storage())
         self._shared: SlidingWindowCounterRateLimiter | None = None
         if redis_url:
@@ -209,7 +214,7 @@ class RateLimits:
             connection = self._shared.storage.bridge.get_connection()  # type: ignore[attr-defined]
             await connection.aclose()
 
-    def guard(self, app: ASGIApp, cls: RouteClass) -> ASGIApp:
+    def guard(self, app: ASGIApp, cls: RouteClass, template: str = "") -> ASGIApp:
         """Wraps one route's ASGI app (once, at start): marks its requests with the route's
         class and answers a credential refused for that class at once. A plain function
         handing back the app's coroutine, so no coroutine frame is added to the request's
@@ -222,10 +227,28 @@ class RateLimits:
                 credential = _authorization(scope)
                 found = credential and refused.refused(credential, cls, time.monotonic())
                 if found:
-                    return _answer_refused(*found, cls, scope, receive, send)
+                    return self._answer_refused(*found, cls, template, scope, receive, send)
             return app(scope, receive, send)
 
         return guarded
+
+    async def _answer_refused(
+        self,
+        item: RateLimitItem,
+        principal: Principal,
+        left: float,
+        cls: RouteClass,
+        template: str,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """A credential still refused, answered before authentication: audited like the 429
+        that started its refusal."""
+        refusal = await _after_delay(item, cls, principal, left)
+        if self.on_refused is not None:
+            await self.on_refused(principal, scope, template, refusal)
+        await _problem(refusal)(scope, receive, send)
 
     async def admit(
         self, request: Request, principal: Principal, route_class: RouteClass | None = None
@@ -296,7 +319,8 @@ def install_rate_limits(routes: Iterable[BaseRoute], limits: RateLimits) -> None
     for route in routes:
         methods = getattr(route, "methods", None)
         if isinstance(route, Route) and methods:
-            route.app = limits.guard(route.app, route_class(frozenset(methods), route.path))
+            cls = route_class(frozenset(methods), route.path)
+            route.app = limits.guard(route.app, cls, route.path)
 
 
 class _Refused(Exception):
@@ -310,19 +334,6 @@ def _authorization(scope: Scope) -> bytes:
         if name == b"authorization":
             return bytes(value)
     return b""
-
-
-async def _answer_refused(
-    item: RateLimitItem,
-    principal: Principal,
-    left: float,
-    cls: RouteClass,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-) -> None:
-    refusal = await _after_delay(item, cls, principal, left)
-    await _problem(refusal)(scope, receive, send)
 
 
 async def _after_delay(

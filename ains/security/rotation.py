@@ -25,10 +25,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains.audit import trail
 from ains.clock import utcnow
 from ains.db.engine import Database
 from ains.models import events, task_attempts, tasks, webhooks
-from ains.security import audit
 from ains.security.crypto import DecryptionError, KeyRing
 from ains.security.principals import Principal
 from ains.tasks.sealing import UNREADABLE
@@ -107,7 +107,7 @@ async def rotate(
                 break
     async with db.transaction() as tx:
         detail = {"resealed": report.resealed, "unreadable": report.unreadable}
-        await audit.record(
+        await trail.record(
             tx.conn, CLI_ADMIN, "encryption.rotate", target_type="key_ring",
             target_id=ring.active_kid, detail=detail, now=utcnow(),
         )  # fmt: skip

@@ -36,13 +36,16 @@ class AuditEntryOut(BaseModel):
     occurred_at: datetime
     principal_id: str
     role: str
+    key_id: str | None = None
     action: str
     target_type: str | None
     target_id: str | None
     outcome: str
+    status: int | None = None
+    request_id: str | None = None
     detail: Any
 
 
 class AuditPage(BaseModel):
     items: list[AuditEntryOut]
-    next_cursor: int | None
+    next_cursor: str | None

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
 
+from ains.audit import trail
+from ains.db.engine import Tx
 from ains.http import (
     CurrentPrincipal,
     FastJSONResponse,
@@ -17,6 +19,7 @@ from ains.http import (
     page_limit,
 )
 from ains.openapi import returns
+from ains.security.principals import Principal
 from ains.tasks.schemas import (
     AttemptIn,
     CancelIn,
@@ -39,6 +42,9 @@ from ains.tasks.schemas import (
     TimeoutIn,
 )
 from ains.types import Timestamp
+
+if TYPE_CHECKING:
+    from ains.services import Services
 
 router = APIRouter(route_class=ValidatedRoute, tags=["tasks"])
 # The calls made per task (submit, claim, reports): matched first, since route matching is a
@@ -67,6 +73,8 @@ async def submit_task(
     if submitted is None:
         async with services.db.transaction() as tx:
             submitted = await services.tasks.submit(tx, principal, body, idempotency_key)
+            if not submitted.replayed:
+                await _audit(tx, services, principal, "task.submit", submitted.task["task_id"])
     if submitted.replayed:
         return FastJSONResponse(
             submitted.task, status_code=200, headers={"Idempotent-Replayed": "true"}
@@ -131,7 +139,9 @@ async def cancel_task(
 ) -> dict[str, Any]:
     why = (body.reason if body else None) or reason
     async with services.db.transaction() as tx:
-        return await services.control.cancel(tx, principal, task_id, why)
+        done = await services.control.cancel(tx, principal, task_id, why)
+        await _audit(tx, services, principal, "task.cancel", task_id)
+    return done
 
 
 @router.post("/aitp/tasks/{task_id}/retry", responses=returns(TaskOut, conflict=True))
@@ -142,7 +152,9 @@ async def retry_task(
     body: Annotated[RetryIn | None, Body()] = None,
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.control.retry(tx, principal, task_id, body.reason if body else None)
+        done = await services.control.retry(tx, principal, task_id, body.reason if body else None)
+        await _audit(tx, services, principal, "task.retry", task_id)
+    return done
 
 
 @router.put("/aitp/tasks/{task_id}/priority", responses=returns(TaskOut, conflict=True))
@@ -150,7 +162,9 @@ async def set_priority(
     task_id: str, body: PriorityIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.tasks.set_priority(tx, principal, task_id, body.priority)
+        done = await services.tasks.set_priority(tx, principal, task_id, body.priority)
+        await _audit(tx, services, principal, "task.priority", task_id)
+    return done
 
 
 @router.put("/aitp/tasks/{task_id}/timeout", responses=returns(TaskOut, conflict=True))
@@ -158,7 +172,17 @@ async def set_timeout(
     task_id: str, body: TimeoutIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.control.set_timeout(tx, principal, task_id, body.timeout_seconds)
+        done = await services.control.set_timeout(tx, principal, task_id, body.timeout_seconds)
+        await _audit(tx, services, principal, "task.timeout", task_id)
+    return done
+
+
+async def _audit(
+    tx: Tx, services: Services, principal: Principal, action: str, task_id: str
+) -> None:
+    await trail.record(
+        tx.conn, principal, action, now=services.clock(), target_type="task", target_id=task_id
+    )
 
 
 # --- the agent side ----------------------------------------------------------------------------

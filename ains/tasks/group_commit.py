@@ -14,6 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
+from ains.audit.repository import insert_entries
 from ains.db.engine import Database
 from ains.events.bus import Bus
 from ains.events.repository import add_events
@@ -24,7 +25,8 @@ log = logging.getLogger("ains.tasks.group_commit")
 
 MAX_GROUP = 500
 
-Item = tuple[dict[str, Any], dict[str, Any], "asyncio.Future[None]"]
+# the task row, its `task.created` event, its audit entry, and the submitter's future
+Item = tuple[dict[str, Any], dict[str, Any], dict[str, Any], "asyncio.Future[None]"]
 
 
 class GroupCommitter:
@@ -36,11 +38,14 @@ class GroupCommitter:
         self._draining = False
         self._drainer: asyncio.Task[None] | None = None
 
-    async def insert(self, row: dict[str, Any], created_event: dict[str, Any]) -> None:
-        """Return once the task row and its event are committed (or raise why not)."""
+    async def insert(
+        self, row: dict[str, Any], created_event: dict[str, Any], audit_entry: dict[str, Any]
+    ) -> None:
+        """Return once the task row, its event and its audit entry are committed (or raise
+        why not)."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        self._queue.append((row, created_event, done))
+        self._queue.append((row, created_event, audit_entry, done))
         if not self._draining:
             self._draining = True
             self._drainer = loop.create_task(self._drain())
@@ -81,18 +86,19 @@ class GroupCommitter:
                 _settle(item, None)
 
     async def _write(self, group: list[Item], committed: list[bool]) -> None:
-        capabilities = sorted({row["capability_required"] for row, _, _ in group})
-        rows = [row for row, _, _ in group]
+        capabilities = sorted({item[0]["capability_required"] for item in group})
+        rows = [item[0] for item in group]
         async with self.db.transaction() as tx:
             tx.on_commit(lambda: committed.append(True))
             await stamp_fair_keys(tx.conn, rows, rows[0]["created_at"], self.aging_interval)
             await repo.insert_tasks(tx.conn, rows)
-            await add_events(tx.conn, [ev for _, ev, _ in group])
+            await add_events(tx.conn, [item[1] for item in group])
+            await insert_entries(tx.conn, [item[2] for item in group])
             tx.on_commit(lambda: self.bus.publish_many("route", capabilities))
 
 
 def _settle(item: Item, error: Exception | None) -> None:
-    done = item[2]
+    done = item[3]
     if done.done():
         return
     if error is None:

@@ -12,6 +12,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains.audit import trail
 from ains.clock import Clock, new_id
 from ains.config import Settings
 from ains.db.engine import Tx
@@ -173,7 +174,12 @@ class TaskService:
             return None
         now = self.clock()
         row = self.build_row(principal, item, now)
-        await self.committer.insert(row, self.created_event(row, principal, "submitted"))
+        audit_entry = trail.entry(
+            principal, "task.submit", now=now, target_type="task", target_id=row["task_id"]
+        )
+        await self.committer.insert(
+            row, self.created_event(row, principal, "submitted"), audit_entry
+        )
         return Submitted(self._row_view(row))
 
     async def submit(

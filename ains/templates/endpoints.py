@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 
+from ains.audit import trail
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.openapi import returns
 from ains.tasks.schemas import TaskOut
@@ -19,7 +20,16 @@ async def create_template(
     body: TemplateIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.templates.create(tx, principal, body)
+        created = await services.templates.create(tx, principal, body)
+        await trail.record(
+            tx.conn,
+            principal,
+            "template.create",
+            now=services.clock(),
+            target_type="template",
+            target_id=created["template_id"],
+        )
+    return created
 
 
 @router.get("/aitp/templates", responses=returns(TemplatePage))
@@ -44,7 +54,16 @@ async def replace_template(
     template_id: str, body: TemplatePatch, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.templates.update(tx, principal, template_id, body, replace=True)
+        changed = await services.templates.update(tx, principal, template_id, body, replace=True)
+        await trail.record(
+            tx.conn,
+            principal,
+            "template.update",
+            now=services.clock(),
+            target_type="template",
+            target_id=template_id,
+        )
+    return changed
 
 
 @router.patch("/aitp/templates/{template_id}", responses=returns(TemplateOut, conflict=True))
@@ -52,7 +71,16 @@ async def patch_template(
     template_id: str, body: TemplatePatch, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await services.templates.update(tx, principal, template_id, body, replace=False)
+        changed = await services.templates.update(tx, principal, template_id, body, replace=False)
+        await trail.record(
+            tx.conn,
+            principal,
+            "template.update",
+            now=services.clock(),
+            target_type="template",
+            target_id=template_id,
+        )
+    return changed
 
 
 @router.delete("/aitp/templates/{template_id}", status_code=204)
@@ -61,6 +89,14 @@ async def delete_template(
 ) -> Response:
     async with services.db.transaction() as tx:
         await services.templates.delete(tx, principal, template_id)
+        await trail.record(
+            tx.conn,
+            principal,
+            "template.delete",
+            now=services.clock(),
+            target_type="template",
+            target_id=template_id,
+        )
     return Response(status_code=204)
 
 
@@ -76,5 +112,15 @@ async def create_from_template(
     body: Annotated[dict[str, Any] | None, Body()] = None,
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        _kind, view = await services.templates.instantiate(tx, principal, template_id, body or {})
+        kind, view = await services.templates.instantiate(tx, principal, template_id, body or {})
+        created = {kind: view.get(f"{kind}_id")}
+        await trail.record(
+            tx.conn,
+            principal,
+            "template.submit",
+            now=services.clock(),
+            target_type="template",
+            target_id=template_id,
+            detail=created,
+        )
     return view

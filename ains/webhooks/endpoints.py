@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from ains.audit import trail
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.openapi import returns
 from ains.webhooks.schemas import (
@@ -42,6 +43,14 @@ async def register_webhook(
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
         created = await services.webhooks.create(tx, principal, body)
+        await trail.record(
+            tx.conn,
+            principal,
+            "webhook.create",
+            now=services.clock(),
+            target_type="webhook",
+            target_id=created["webhook_id"],
+        )
     services.bus.publish("webhooks", created["webhook_id"])
     return created
 
@@ -69,6 +78,14 @@ async def _update(
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
         changed = await services.webhooks.update(tx, principal, webhook_id, body)
+        await trail.record(
+            tx.conn,
+            principal,
+            "webhook.update",
+            now=services.clock(),
+            target_type="webhook",
+            target_id=webhook_id,
+        )
     services.bus.publish("webhooks", webhook_id)
     return changed
 
@@ -83,6 +100,14 @@ async def enable_webhook(
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
         changed = await services.webhooks.enable(tx, principal, webhook_id)
+        await trail.record(
+            tx.conn,
+            principal,
+            "webhook.enable",
+            now=services.clock(),
+            target_type="webhook",
+            target_id=webhook_id,
+        )
     services.bus.publish("webhooks", webhook_id)
     return changed
 
@@ -93,6 +118,14 @@ async def delete_webhook(
 ) -> Response:
     async with services.db.transaction() as tx:
         await services.webhooks.delete(tx, principal, webhook_id)
+        await trail.record(
+            tx.conn,
+            principal,
+            "webhook.delete",
+            now=services.clock(),
+            target_type="webhook",
+            target_id=webhook_id,
+        )
     return Response(status_code=204)
 
 
@@ -125,4 +158,13 @@ async def test_webhook(
         prepared = await hooks.prepare_test(tx, principal, webhook_id)
     result = await hooks.send_test(prepared)  # outside any transaction: it may take seconds
     async with services.db.transaction() as tx:
-        return await hooks.record_test(tx, prepared, result)
+        recorded = await hooks.record_test(tx, prepared, result)
+        await trail.record(
+            tx.conn,
+            principal,
+            "webhook.test",
+            now=services.clock(),
+            target_type="webhook",
+            target_id=webhook_id,
+        )
+    return recorded

@@ -122,6 +122,14 @@ def test_a_refused_client_is_answered_before_its_body_is_read(
             problem = _assert_refused(not_even_json, 2, "submit")
             assert problem["retry_after"] == int(not_even_json.headers["retry-after"]) <= 3600
             assert b.post("/aitp/tasks", content=b"{", headers=JSON).status_code == 422
+            # both 429s are audited (the second, answered before authentication, too), as one
+            # reason: the first at once, the second counted into the window's row
+            with server.client() as local_admin:
+                denied = local_admin.get(
+                    "/ains/audit", params={"actor": f"a-{uid}", "outcome": "denied"}
+                ).json()["items"]
+            assert {(r["action"], r["status"]) for r in denied} == {("task.submit", 429)}
+            assert sum(r["detail"]["count"] for r in denied) == 2, denied
 
             reads = [a.get("/aitp/tasks").status_code for _ in range(3)]
             assert reads[:2] == [200, 200], reads  # another class, its own count

@@ -1,0 +1,1 @@
+"""The audit trail: one row per state-changing operation, denial or refusal."""
