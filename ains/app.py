@@ -106,13 +106,12 @@ def _add_operational_routes(app: FastAPI, services: Services) -> None:
     @app.get("/ready", tags=["operations"])
     async def ready() -> Response:
         try:
-            async with services.db.read() as conn:
-                await conn.exec_driver_sql("SELECT 1")
+            await services.db.ping()
         except Exception as exc:
             return problem(
                 503, "Service Unavailable", f"database unreachable: {type(exc).__name__}"
             )
-        return FastJSONResponse({"status": "ready", "database": services.db.engine.dialect.name})
+        return FastJSONResponse({"status": "ready", "database": services.db.dialect_name})
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics(request: Request) -> Response:

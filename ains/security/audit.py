@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ains.models import audit_log
+from ains.security import repository
 from ains.security.principals import Principal
 
 
@@ -23,17 +22,18 @@ async def record(
     detail: dict[str, Any] | None = None,
     now: datetime,
 ) -> None:
-    await conn.execute(
-        sa.insert(audit_log).values(
-            occurred_at=now,
-            principal_id=principal.principal_id,
-            role=principal.role,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            outcome=outcome,
-            detail=detail,
-        )
+    await repository.add_audit_record(
+        conn,
+        {
+            "occurred_at": now,
+            "principal_id": principal.principal_id,
+            "role": principal.role,
+            "action": action,
+            "target_type": target_type,
+            "target_id": target_id,
+            "outcome": outcome,
+            "detail": detail,
+        },
     )
 
 
@@ -47,15 +47,12 @@ async def query(
     before_id: int | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    stmt = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
-    if principal_id:
-        stmt = stmt.where(audit_log.c.principal_id == principal_id)
-    if action:
-        stmt = stmt.where(audit_log.c.action == action)
-    if target_id:
-        stmt = stmt.where(audit_log.c.target_id == target_id)
-    if outcome:
-        stmt = stmt.where(audit_log.c.outcome == outcome)
-    if before_id:
-        stmt = stmt.where(audit_log.c.id < before_id)
-    return [dict(r._mapping) for r in await conn.execute(stmt)]
+    return await repository.audit_records(
+        conn,
+        principal_id=principal_id,
+        action=action,
+        target_id=target_id,
+        outcome=outcome,
+        before_id=before_id,
+        limit=limit,
+    )

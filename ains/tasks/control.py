@@ -6,12 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
+from ains.agents import repository as agent_repository
 from ains.db.engine import Tx
 from ains.events.repository import add_events, event
 from ains.exceptions import Conflict
-from ains.models import agents, tasks
+from ains.models import tasks
 from ains.security.principals import Principal
 from ains.tasks import repository as repo
 from ains.tasks.execution import HELD_STATES, ExecutionService
@@ -269,31 +268,12 @@ class TaskControl:
 
     async def mark_offline_agents(self, tx: Tx, now: datetime) -> int:
         cutoff = now - timedelta(seconds=self.settings.agent_offline_after)
-        silent = [
-            r.agent_id
-            for r in await tx.conn.execute(
-                sa.select(agents.c.agent_id).where(
-                    agents.c.online.is_(True), agents.c.last_heartbeat_at <= cutoff
-                )
-            )
-        ]
+        silent = await agent_repository.silent_since(tx.conn, cutoff)
         if not silent:
             return 0
         # tasks first, then agents: the lock order of every other transaction
         await self.release_agent_tasks(tx, silent, now, reason="agent offline")
-        gone = [
-            r.agent_id
-            for r in await tx.conn.execute(
-                sa.update(agents)
-                .where(
-                    agents.c.agent_id.in_(silent),
-                    agents.c.online.is_(True),
-                    agents.c.last_heartbeat_at <= cutoff,
-                )
-                .values(online=False, updated_at=now)
-                .returning(agents.c.agent_id)
-            )
-        ]
+        gone = await agent_repository.mark_offline(tx.conn, silent, cutoff, now)
         await add_events(
             tx.conn,
             [
@@ -306,14 +286,7 @@ class TaskControl:
     async def release_agent_tasks(
         self, tx: Tx, agent_ids: list[str], now: datetime, *, reason: str
     ) -> None:
-        stmt = (
-            sa.select(tasks)
-            .where(T.assigned_agent_id.in_(agent_ids), T.status.in_(HELD_STATES))
-            .order_by(T.task_id)
-        )
-        if tx.conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        rows = list(await tx.conn.execute(stmt))
+        rows = await repo.lock_held_by_agents(tx.conn, agent_ids)
         s = Settlement(now)
         for row in rows:
             await self.release_held(tx, s, row, reason=reason)
@@ -322,11 +295,7 @@ class TaskControl:
 
     async def next_deadline(self, tx: Tx) -> datetime | None:
         task_deadline = await repo.next_deadline(tx.conn)
-        oldest = (
-            await tx.conn.execute(
-                sa.select(sa.func.min(agents.c.last_heartbeat_at)).where(agents.c.online.is_(True))
-            )
-        ).scalar()
+        oldest = await agent_repository.oldest_online_heartbeat(tx.conn)
         found = [d for d in (task_deadline,) if d is not None]
         if oldest is not None:
             found.append(oldest + timedelta(seconds=self.settings.agent_offline_after))

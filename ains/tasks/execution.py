@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.agents import repository as agents_repo
@@ -266,7 +265,7 @@ class ExecutionService:
             values={
                 "status": TaskStatus.RUNNING,
                 "started_at": now,
-                "delivered_at": sa.func.coalesce(T.delivered_at, now),
+                "delivered_at": repo.delivered_at_or(now),
                 "lease_expires_at": self._lease(now),
                 "updated_at": now,
             },
