@@ -6,7 +6,6 @@ answer with the statement, expression or value that database needs
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -52,8 +51,8 @@ def has_listen_notify(url: str) -> bool:
     return url_is_postgresql(url)
 
 
-def listen_dsn(url: str) -> str:
-    """The plain libpq DSN of a PostgreSQL URL (the bus connects with asyncpg directly)."""
+def plain_dsn(url: str) -> str:
+    """The plain libpq DSN of a PostgreSQL URL, whatever its driver (for asyncpg directly)."""
     return "postgresql://" + url.split("://", 1)[1]
 
 
@@ -62,8 +61,14 @@ def engine_name(engine: AsyncEngine) -> str:
     return str(engine.dialect.name)
 
 
-def engine_is_sqlite(engine: AsyncEngine) -> bool:
+def has_single_writer(engine: AsyncEngine) -> bool:
+    """SQLite: one writer at a time (the server holds one connection), so rows need no locks,
+    a read already sees one moment, and a long write makes every other one wait."""
     return engine.dialect.name == SQLITE
+
+
+def url_has_single_writer(url: str) -> bool:
+    return url_is_sqlite(url)
 
 
 def _is_postgresql(conn: AsyncConnection) -> bool:
@@ -165,11 +170,6 @@ async def database_bytes(conn: AsyncConnection) -> int:
     pages = await conn.scalar(sa.text("PRAGMA page_count"))
     size = await conn.scalar(sa.text("PRAGMA page_size"))
     return int(pages or 0) * int(size or 0)
-
-
-def choose(conn: AsyncConnection, *, postgresql: Callable[..., T], sqlite: Callable[..., T]) -> T:
-    """Call the function written for this connection's database with the connection."""
-    return pick(conn, postgresql=postgresql, sqlite=sqlite)(conn)
 
 
 # --- engine setup --------------------------------------------------------------------------------

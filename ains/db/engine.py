@@ -80,7 +80,8 @@ class Tx:
 class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.is_sqlite = dialect.engine_is_sqlite(engine)
+        # SQLite: one writer (and the server holds one connection); see `dialect`
+        self.single_writer = dialect.has_single_writer(engine)
         self.dialect_name = dialect.engine_name(engine)
         # called with the event rows a transaction wrote, once it has committed
         self.on_events: Callable[[list[dict[str, Any]]], None] | None = None
@@ -105,7 +106,7 @@ class Database:
         """A connection for reads; `snapshot`: every statement sees the same moment (SQLite's
         single connection already does; PostgreSQL needs REPEATABLE READ for that)."""
         async with self.engine.connect() as conn:
-            if snapshot and not self.is_sqlite:
+            if snapshot and not self.single_writer:
                 await conn.execution_options(isolation_level="REPEATABLE READ")
             yield conn
 
