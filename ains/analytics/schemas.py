@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from ains.tasks.states import TERMINAL, TaskStatus
+
 Period = Literal["last_24_hours", "last_7_days", "last_30_days", "all", "custom"]
 Bucket = Literal["hour", "day"]
 ExportFormat = Literal["csv", "json"]
@@ -30,7 +32,7 @@ PERIOD_LENGTHS: dict[str, timedelta | None] = {
     "last_30_days": timedelta(days=30),
     "all": None,
 }
-FINISHED = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
+FINISHED = tuple(s.value for s in TaskStatus if s in TERMINAL)  # in lifecycle order
 TOP_AGENTS = 10
 
 

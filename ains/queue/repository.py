@@ -14,11 +14,11 @@ from ains.db import dialect
 from ains.models import tasks
 from ains.security.principals import Principal
 from ains.tasks.repository import IS_PENDING
-from ains.tasks.states import TaskStatus
+from ains.tasks.states import WAITING
 
 T = tasks.c
 # waiting for an agent: escalation changes their place in the queue
-QUEUED = [TaskStatus.PENDING.value, TaskStatus.BLOCKED.value, TaskStatus.RETRY_SCHEDULED.value]
+QUEUED = sorted(s.value for s in WAITING)
 TOP_PRIORITY = 10
 
 

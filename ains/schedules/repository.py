@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.db import dialect
 from ains.models import schedule_executions, scheduled_tasks, tasks, templates
+from ains.tasks.states import FAILURES
 
 S = scheduled_tasks.c
 E = schedule_executions.c
-FAILED_TASK_STATUSES = ("FAILED", "TIMED_OUT")
+FAILED_TASK_STATUSES = sorted(s.value for s in FAILURES)
 
 
 async def get(

@@ -17,11 +17,12 @@ from ains.tasks.execution import HELD_STATES, ExecutionService
 from ains.tasks.sealing import seal
 from ains.tasks.service import TaskService
 from ains.tasks.settlement import Settlement
-from ains.tasks.states import ACTIVE, TERMINAL, TaskStatus
+from ains.tasks.states import HELD, RETRYABLE, TERMINAL, TaskStatus, guard, still_in
 from ains.tasks.views import task_view
 
 T = tasks.c
 DUE_BATCH = 500
+RETRY_DUE = guard(TaskStatus.PENDING, among=[TaskStatus.RETRY_SCHEDULED])
 
 
 class TaskControl:
@@ -55,7 +56,7 @@ class TaskControl:
         updated = await repo.update_guarded(
             tx.conn,
             row.task_id,
-            statuses=[x.value for x in ACTIVE],
+            statuses=guard(TaskStatus.CANCELLED),
             values={
                 "status": TaskStatus.CANCELLED,
                 "cancel_requested": True,
@@ -82,7 +83,7 @@ class TaskControl:
         self, tx: Tx, principal: Principal, task_id: str, reason: str | None
     ) -> dict[str, Any]:
         row = await self.tasks.changeable(tx.conn, principal, task_id)
-        if row.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.TIMED_OUT):
+        if row.status not in RETRYABLE:
             raise Conflict(
                 f"task {task_id} is {row.status}; only FAILED, CANCELLED or TIMED_OUT tasks can be "
                 "retried by hand",
@@ -95,7 +96,7 @@ class TaskControl:
         updated = await repo.update_guarded(
             tx.conn,
             task_id,
-            statuses=[row.status],
+            statuses=guard(target, among=[row.status]),
             values={
                 "status": target,
                 "retry_count": 0,
@@ -147,7 +148,9 @@ class TaskControl:
             tx.on_commit(
                 lambda: self.execution.bus.publish("deadline", values["timeout_at"].isoformat())
             )
-        updated = await repo.update_guarded(tx.conn, task_id, statuses=[row.status], values=values)
+        updated = await repo.update_guarded(
+            tx.conn, task_id, statuses=still_in(row.status), values=values
+        )
         if updated is None:
             raise Conflict(f"task {task_id} changed while its timeout was being set")
         return task_view(updated, self.tasks.keyring)
@@ -155,7 +158,7 @@ class TaskControl:
     # --- deadlines ---------------------------------------------------------------------------
 
     async def expire_leases(self, tx: Tx, now: datetime) -> int:
-        rows = await repo.due(tx.conn, T.lease_expires_at, HELD_STATES, now, DUE_BATCH)
+        rows = await repo.due(tx.conn, T.lease_expires_at, still_in(*HELD), now, DUE_BATCH)
         s = Settlement(now)
         for row in rows:
             await self.release_held(tx, s, row, reason="lease expired")
@@ -170,7 +173,7 @@ class TaskControl:
             updated = await repo.update_guarded(
                 tx.conn,
                 row.task_id,
-                statuses=[TaskStatus.ASSIGNED],
+                statuses=guard(TaskStatus.PENDING, among=[TaskStatus.ASSIGNED]),
                 attempt_id=row.attempt_id,
                 values={
                     "status": TaskStatus.PENDING,
@@ -207,7 +210,7 @@ class TaskControl:
         )
 
     async def enforce_timeouts(self, tx: Tx, now: datetime) -> int:
-        rows = await repo.due(tx.conn, T.timeout_at, HELD_STATES, now, DUE_BATCH)
+        rows = await repo.due(tx.conn, T.timeout_at, still_in(*HELD), now, DUE_BATCH)
         s = Settlement(now)
         for row in rows:
             await self.execution.fail_attempt(
@@ -228,15 +231,13 @@ class TaskControl:
         return len(rows)
 
     async def requeue_retries(self, tx: Tx, now: datetime) -> int:
-        rows = await repo.due(
-            tx.conn, T.next_retry_at, [TaskStatus.RETRY_SCHEDULED], now, DUE_BATCH
-        )
+        rows = await repo.due(tx.conn, T.next_retry_at, RETRY_DUE, now, DUE_BATCH)
         events, capabilities = [], set()
         for row in rows:
             updated = await repo.update_guarded(
                 tx.conn,
                 row.task_id,
-                statuses=[TaskStatus.RETRY_SCHEDULED],
+                statuses=RETRY_DUE,
                 values={
                     "status": TaskStatus.PENDING,
                     "next_retry_at": None,

@@ -28,7 +28,7 @@ from ains.tasks import repository as repo
 from ains.tasks.group_commit import GroupCommitter
 from ains.tasks.schemas import TaskIn
 from ains.tasks.sealing import seal, unseal
-from ains.tasks.states import ACTIVE, TERMINAL, TaskStatus
+from ains.tasks.states import ACTIVE, TERMINAL, UNSUCCESSFUL, TaskStatus, still_in
 from ains.tasks.views import task_view
 
 T = tasks.c
@@ -158,7 +158,7 @@ class TaskService:
             row = found.get(dep)
             if row is None or not can_view_task(principal, dict(row._mapping)):
                 raise Unprocessable.field(f"{field}[{i}]", f"unknown task {dep}")
-            if row.status in (TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.TIMED_OUT):
+            if row.status in UNSUCCESSFUL:
                 raise Unprocessable.field(
                     f"{field}[{i}]", f"task {dep} is {row.status} and can never complete"
                 )
@@ -397,7 +397,7 @@ class TaskService:
         updated = await repo.update_guarded(
             tx.conn,
             task_id,
-            statuses=[s.value for s in ACTIVE],
+            statuses=still_in(*ACTIVE),
             values={
                 "priority": priority,
                 "queue_key": ordering.queue_key(priority, start, aging),

@@ -15,7 +15,7 @@ from ains.agents import trust
 from ains.batches.repository import mark_completed
 from ains.events.repository import add_events, event
 from ains.tasks import repository as repo
-from ains.tasks.states import TERMINAL, TaskStatus
+from ains.tasks.states import TERMINAL, TaskStatus, guard
 
 
 @dataclass
@@ -187,7 +187,7 @@ class Settlement:
                 updated = await repo.update_guarded(
                     conn,
                     dep_row.task_id,
-                    statuses=[TaskStatus.BLOCKED],
+                    statuses=guard(TaskStatus.CANCELLED, among=[TaskStatus.BLOCKED]),
                     values={
                         "status": TaskStatus.CANCELLED,
                         "cancelled_by": "system",
