@@ -135,7 +135,7 @@ def _add_operational_routes(app: FastAPI, services: Services) -> None:
             return problem(
                 503, "Service Unavailable", f"database unreachable: {type(exc).__name__}"
             )
-        body: dict[str, Any] = {"status": "ready", "database": services.db.engine.dialect.name}
+        body: dict[str, Any] = {"status": "ready", "database": services.db.dialect_name}
         if services.redis is not None:
             # Redis is optional: without it the server serves from the database, so it is
             # "degraded" (200), not unready; the reason names what failed

@@ -125,7 +125,7 @@ def _serve_settings(flags: dict[str, str | None]) -> tuple[Settings, dict[str, s
 
     if (jwt_error := jwt_settings_error(settings)) is not None:
         _fail(f"Refusing to start: {jwt_error}.")
-    if settings.is_sqlite and settings.workers > 1:
+    if settings.single_writer and settings.workers > 1:
         _fail(
             "SQLite allows one server process only: use --workers 1, or PostgreSQL "
             "(AINS_DATABASE_URL=postgresql://…) to run several."

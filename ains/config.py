@@ -11,12 +11,13 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ains.db import dialect
 from ains.security.crypto import KeyConfigError, KeyRing
 from ains.security.ratelimit import Rules, parse_rate_limits
 from ains.webhooks.ssrf import AllowList
 
 DEFAULT_DATABASE_URL = "sqlite:///./ains.db"
-DATABASE_SCHEMES = ("sqlite", "sqlite+aiosqlite", "postgresql", "postgres", "postgresql+asyncpg")
+DATABASE_SCHEMES = dialect.URL_SCHEMES
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 _HOST_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})$")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -239,8 +240,9 @@ class Settings(BaseSettings):
         return parse_rate_limits(self.rate_limits)
 
     @cached_property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
+    def single_writer(self) -> bool:
+        """The database allows one writer, hence one server process (SQLite)."""
+        return dialect.url_has_single_writer(self.database_url)
 
     @cached_property
     def listens_on_loopback_only(self) -> bool:

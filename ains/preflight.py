@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from ains.config import SECRET_SETTINGS, Settings
+from ains.db import dialect
 
 DB_CONNECT_TIMEOUT = 5.0
 # AINS_* variables read by the SDK, the sample agent and the tests, not by the server
@@ -120,7 +121,7 @@ def masked_url(url: str) -> str:
 
 def database_problem(url: str, label: str = "AINS_DATABASE_URL") -> str | None:
     """Why the server cannot use the database at ``url``, or None when it can."""
-    reason = _sqlite_problem(url) if url.startswith("sqlite") else _postgres_problem(url)
+    reason = _sqlite_problem(url) if dialect.url_is_sqlite(url) else _postgres_problem(url)
     if reason is None:
         return None
     return f"{label}={masked_url(url)}: {reason}"
@@ -157,7 +158,7 @@ def _sqlite_problem(url: str) -> str | None:
 def _postgres_problem(url: str) -> str | None:
     import asyncpg
 
-    dsn = "postgresql://" + url.split("://", 1)[1]
+    dsn = dialect.plain_dsn(url)
 
     async def probe() -> None:
         conn = await asyncpg.connect(dsn, timeout=DB_CONNECT_TIMEOUT)

@@ -1,4 +1,4 @@
-"""SQL of the agents domain (new statements live here; older ones are still in service.py)."""
+"""All SQL about agents: their rows, capabilities, liveness, load and trust records."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ains.models import agent_capabilities, agents
+from ains.db import dialect
+from ains.models import agent_capabilities, agents, trust_records
 
 A = agents.c
 C = agent_capabilities.c
@@ -51,9 +52,7 @@ async def lock_for_claim(conn: AsyncConnection, agent_id: str) -> Any:
         A.in_flight,
         A.max_concurrency,
     ).where(A.agent_id == agent_id)
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    return (await conn.execute(stmt)).first()
+    return (await conn.execute(dialect.for_update(conn, stmt))).first()
 
 
 async def claim_candidates(
@@ -101,3 +100,141 @@ async def record_claim(
     if taken:
         values["in_flight"] = A.in_flight + taken
     await conn.execute(sa.update(agents).where(A.agent_id == agent_id).values(values))
+
+
+async def get(conn: AsyncConnection, agent_id: str) -> Row[Any] | None:
+    return (await conn.execute(sa.select(agents).where(A.agent_id == agent_id))).first()
+
+
+async def insert(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(sa.insert(agents).values(**values))
+
+
+async def update(conn: AsyncConnection, agent_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(sa.update(agents).where(A.agent_id == agent_id).values(**values))
+
+
+async def reactivate(conn: AsyncConnection, agent_id: str, values: dict[str, Any]) -> None:
+    """A deregistered agent registered again: new values, and its capabilities cleared (the
+    caller adds the new ones)."""
+    await update(conn, agent_id, values)
+    await conn.execute(sa.delete(agent_capabilities).where(C.agent_id == agent_id))
+
+
+async def add_capabilities(conn: AsyncConnection, agent_id: str, names: Iterable[str]) -> None:
+    await conn.execute(
+        sa.insert(agent_capabilities), [{"agent_id": agent_id, "name": c} for c in names]
+    )
+
+
+async def mark_alive(conn: AsyncConnection, agent_id: str, now: datetime) -> None:
+    await update(conn, agent_id, {"online": True, "last_heartbeat_at": now})
+
+
+async def mark_deregistered(conn: AsyncConnection, agent_id: str, now: datetime) -> None:
+    await update(conn, agent_id, {"status": "DEREGISTERED", "online": False, "updated_at": now})
+
+
+async def page(
+    conn: AsyncConnection,
+    *,
+    after: str | None,
+    capability: str | None,
+    online: bool | None,
+    fresh_since: datetime,
+    limit: int,
+) -> list[Row[Any]]:
+    """Registered agents in agent_id order, after `after`; `online`: heartbeat after
+    `fresh_since` (or not). Up to `limit` rows."""
+    stmt = sa.select(agents).where(A.status != "DEREGISTERED").order_by(A.agent_id)
+    if after:
+        stmt = stmt.where(A.agent_id > after)
+    if capability:
+        stmt = stmt.where(A.agent_id.in_(sa.select(C.agent_id).where(C.name == capability)))
+    if online is not None:
+        is_online = sa.and_(A.online.is_(True), A.last_heartbeat_at > fresh_since)
+        stmt = stmt.where(is_online if online else sa.not_(is_online))
+    return list(await conn.execute(stmt.limit(limit)))
+
+
+async def registered(conn: AsyncConnection) -> list[Row[Any]]:
+    """Liveness, status and trust of every registered agent (the metrics snapshot)."""
+    stmt = sa.select(A.agent_id, A.status, A.online, A.last_heartbeat_at, A.trust_score).where(
+        A.status != "DEREGISTERED"
+    )
+    return list(await conn.execute(stmt))
+
+
+async def silent_since(conn: AsyncConnection, cutoff: datetime) -> list[str]:
+    """Agents still marked online whose last heartbeat is at or before `cutoff`."""
+    stmt = sa.select(A.agent_id).where(A.online.is_(True), A.last_heartbeat_at <= cutoff)
+    return [r.agent_id for r in await conn.execute(stmt)]
+
+
+async def mark_offline(
+    conn: AsyncConnection, agent_ids: Sequence[str], cutoff: datetime, now: datetime
+) -> list[str]:
+    """Those of `agent_ids` still silent since `cutoff`, now marked offline."""
+    stmt = (
+        sa.update(agents)
+        .where(A.agent_id.in_(agent_ids), A.online.is_(True), A.last_heartbeat_at <= cutoff)
+        .values(online=False, updated_at=now)
+        .returning(A.agent_id)
+    )
+    return [r.agent_id for r in await conn.execute(stmt)]
+
+
+async def oldest_online_heartbeat(conn: AsyncConnection) -> datetime | None:
+    value = await conn.execute(
+        sa.select(sa.func.min(A.last_heartbeat_at)).where(A.online.is_(True))
+    )
+    result: datetime | None = value.scalar()
+    return result
+
+
+async def lock_for_settlement(conn: AsyncConnection, agent_ids: Iterable[str]) -> list[Row[Any]]:
+    """The agents whose attempts a settlement closes, locked in agent_id order."""
+    stmt = sa.select(A.agent_id, A.trust_score, A.capabilities).where(
+        A.agent_id.in_(sorted(agent_ids))
+    )
+    return list(await conn.execute(dialect.for_update(conn, stmt)))
+
+
+async def settle(
+    conn: AsyncConnection,
+    agent_id: str,
+    *,
+    released: int,
+    completed: int,
+    failed: int,
+    trust_score: float,
+    now: datetime,
+) -> None:
+    """An agent's load, counters and trust after a settlement."""
+    await update(
+        conn,
+        agent_id,
+        {
+            "in_flight": dialect.greatest(conn, A.in_flight - released, 0),
+            "tasks_completed": A.tasks_completed + completed,
+            "tasks_failed": A.tasks_failed + failed,
+            "trust_score": trust_score,
+            "updated_at": now,
+        },
+    )
+
+
+async def add_trust_records(conn: AsyncConnection, records: Sequence[dict[str, Any]]) -> None:
+    if records:
+        await conn.execute(sa.insert(trust_records), list(records))
+
+
+async def trust_history(conn: AsyncConnection, agent_id: str, limit: int) -> list[Row[Any]]:
+    """The agent's trust records, newest first."""
+    stmt = (
+        sa.select(trust_records)
+        .where(trust_records.c.agent_id == agent_id)
+        .order_by(trust_records.c.id.desc())
+        .limit(limit)
+    )
+    return list(await conn.execute(stmt))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.agents import repository as agent_repository
@@ -17,15 +16,12 @@ from ains.db.engine import Tx
 from ains.events.bus import Bus
 from ains.events.repository import add_events, event
 from ains.exceptions import Conflict, Forbidden, NotFound
-from ains.models import agent_capabilities, agents, tasks, trust_records
 from ains.pagination import decode_cursor, encode_cursor
 from ains.security import keys
 from ains.security import repository as security_repository
 from ains.security.principals import Principal
+from ains.tasks import repository as task_repository
 from ains.tasks.control import TaskControl
-from ains.tasks.states import HELD
-
-A = agents.c
 
 
 def agent_view(row: Any, offline_after: float, now: datetime) -> dict[str, Any]:
@@ -71,7 +67,7 @@ class AgentService:
     ) -> Any:
         """The agent's row; a deregistered agent only when `deregistered` (it can no longer
         act, but its record stays readable)."""
-        row = (await conn.execute(sa.select(agents).where(A.agent_id == agent_id))).first()
+        row = await agent_repository.get(conn, agent_id)
         if row is None or (row.status == "DEREGISTERED" and not deregistered):
             raise NotFound(f"agent {agent_id} not found")
         return row
@@ -90,7 +86,7 @@ class AgentService:
         ):
             raise Forbidden("registering an agent needs an admin key (or that agent's own key)")
         now = self.clock()
-        existing = (await tx.conn.execute(sa.select(agents).where(A.agent_id == agent_id))).first()
+        existing = await agent_repository.get(tx.conn, agent_id)
         if existing is not None and principal.role == "agent":
             return await self._reregister_self(tx, principal, existing, body, now)
         values = {
@@ -107,24 +103,19 @@ class AgentService:
         if existing is not None and existing.status != "DEREGISTERED":
             raise Conflict(f"agent {agent_id} is already registered")
         if existing is None:
-            await tx.conn.execute(
-                sa.insert(agents).values(
-                    agent_id=agent_id,
-                    trust_score=INITIAL_TRUST,
-                    in_flight=0,
-                    created_at=now,
+            await agent_repository.insert(
+                tx.conn,
+                {
+                    "agent_id": agent_id,
+                    "trust_score": INITIAL_TRUST,
+                    "in_flight": 0,
+                    "created_at": now,
                     **values,
-                )
+                },
             )
         else:
-            await tx.conn.execute(sa.update(agents).where(A.agent_id == agent_id).values(**values))
-            await tx.conn.execute(
-                sa.delete(agent_capabilities).where(agent_capabilities.c.agent_id == agent_id)
-            )
-        await tx.conn.execute(
-            sa.insert(agent_capabilities),
-            [{"agent_id": agent_id, "name": c} for c in body.capabilities],
-        )
+            await agent_repository.reactivate(tx.conn, agent_id, values)
+        await agent_repository.add_capabilities(tx.conn, agent_id, body.capabilities)
         await add_events(
             tx.conn,
             [
@@ -185,20 +176,10 @@ class AgentService:
         # A heartbeat keeps the leases of every task the agent has received. Task rows are
         # locked before the agent row, the order every transaction uses (reports lock their
         # tasks, then the agent), so the two can never deadlock.
-        await tx.conn.execute(
-            sa.update(tasks)
-            .where(
-                tasks.c.assigned_agent_id == agent_id,
-                tasks.c.status.in_([s.value for s in HELD]),
-                tasks.c.delivered_at.is_not(None),
-            )
-            .values(lease_expires_at=now + timedelta(seconds=self.settings.lease_seconds))
+        await task_repository.extend_leases_of(
+            tx.conn, agent_id, now + timedelta(seconds=self.settings.lease_seconds)
         )
-        await tx.conn.execute(
-            sa.update(agents)
-            .where(A.agent_id == agent_id)
-            .values(online=True, last_heartbeat_at=now)
-        )
+        await agent_repository.mark_alive(tx.conn, agent_id, now)
         if not row.online:
             await add_events(
                 tx.conn, [event("agent.online", now, agent_id=agent_id, actor=principal.actor)]
@@ -221,26 +202,10 @@ class AgentService:
         if in_flight is not None:
             if not in_flight:
                 return []
-            held = {
-                r.task_id
-                for r in await conn.execute(
-                    sa.select(tasks.c.task_id).where(
-                        tasks.c.task_id.in_(in_flight),
-                        tasks.c.assigned_agent_id == agent_id,
-                        tasks.c.status.in_([s.value for s in HELD]),
-                    )
-                )
-            }
+            held = await task_repository.held_by(conn, agent_id, in_flight)
             return [t for t in in_flight if t not in held]
         recent = now - timedelta(seconds=max(60.0, self.settings.lease_seconds))
-        rows = await conn.execute(
-            sa.select(tasks.c.task_id).where(
-                tasks.c.assigned_agent_id == agent_id,
-                tasks.c.cancel_requested.is_(True),
-                tasks.c.cancelled_at >= recent,
-            )
-        )
-        return [r.task_id for r in rows]
+        return await task_repository.cancelled_since(conn, agent_id, recent)
 
     async def list_agents(
         self,
@@ -252,22 +217,14 @@ class AgentService:
         cursor: str | None,
     ) -> dict[str, Any]:
         """A page of registered agents in agent_id order; `online` as `view` computes it."""
-        stmt = sa.select(agents).where(A.status != "DEREGISTERED").order_by(A.agent_id)
-        if cursor:
-            stmt = stmt.where(A.agent_id > decode_cursor("agt", cursor))
-        if capability:
-            stmt = stmt.where(
-                A.agent_id.in_(
-                    sa.select(agent_capabilities.c.agent_id).where(
-                        agent_capabilities.c.name == capability
-                    )
-                )
-            )
-        if online is not None:
-            fresh_since = self.clock() - timedelta(seconds=self.settings.agent_offline_after)
-            is_online = sa.and_(A.online.is_(True), A.last_heartbeat_at > fresh_since)
-            stmt = stmt.where(is_online if online else sa.not_(is_online))
-        rows = list(await conn.execute(stmt.limit(limit + 1)))
+        rows = await agent_repository.page(
+            conn,
+            after=decode_cursor("agt", cursor) if cursor else None,
+            capability=capability,
+            online=online,
+            fresh_since=self.clock() - timedelta(seconds=self.settings.agent_offline_after),
+            limit=limit + 1,
+        )
         page = rows[:limit]
         more = len(rows) > limit
         return {
@@ -283,11 +240,7 @@ class AgentService:
         await self.get_row(tx.conn, agent_id)
         now = self.clock()
         revoked = await security_repository.revoke_principal_keys(tx.conn, "agent", agent_id, now)
-        await tx.conn.execute(
-            sa.update(agents)
-            .where(A.agent_id == agent_id)
-            .values(status="DEREGISTERED", online=False, updated_at=now)
-        )
+        await agent_repository.mark_deregistered(tx.conn, agent_id, now)
         await self.control.release_agent_tasks(tx, [agent_id], now, reason="agent deregistered")
         await add_events(
             tx.conn,
@@ -320,23 +273,20 @@ class AgentService:
         if body.capabilities is not None:
             await agent_repository.replace_capabilities(tx.conn, agent_id, body.capabilities)
         if body.trust_score is not None or body.status is not None:
-            await tx.conn.execute(
-                sa.insert(trust_records).values(
-                    agent_id=agent_id,
-                    task_id=None,
-                    delta=(body.trust_score if body.trust_score is not None else row.trust_score)
-                    - row.trust_score,
-                    trust_score=body.trust_score
-                    if body.trust_score is not None
-                    else row.trust_score,
-                    reason=body.reason
-                    if body.status is None
-                    else f"{body.reason} (status {body.status})",
-                    actor=principal.actor,
-                    created_at=now,
-                )
-            )
-        await tx.conn.execute(sa.update(agents).where(A.agent_id == agent_id).values(**values))
+            score = body.trust_score if body.trust_score is not None else row.trust_score
+            record = {
+                "agent_id": agent_id,
+                "task_id": None,
+                "delta": score - row.trust_score,
+                "trust_score": score,
+                "reason": body.reason
+                if body.status is None
+                else f"{body.reason} (status {body.status})",
+                "actor": principal.actor,
+                "created_at": now,
+            }
+            await agent_repository.add_trust_records(tx.conn, [record])
+        await agent_repository.update(tx.conn, agent_id, values)
         routed = list(row.capabilities) + list(body.capabilities or [])
         tx.on_commit(lambda: self.bus.publish_many("route", routed))
         return self.view(await self.get_row(tx.conn, agent_id))
@@ -351,12 +301,7 @@ class AgentService:
         names_tasks = principal.is_admin or (
             principal.role == "agent" and principal.principal_id == agent_id
         )
-        rows = await conn.execute(
-            sa.select(trust_records)
-            .where(trust_records.c.agent_id == agent_id)
-            .order_by(trust_records.c.id.desc())
-            .limit(limit)
-        )
+        rows = await agent_repository.trust_history(conn, agent_id, limit)
         return [
             {
                 "task_id": r.task_id if names_tasks else None,

@@ -16,13 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ains.analytics.rollup import DAILY, MEASURES
 from ains.analytics.schemas import Bucket, Scope, Window
+from ains.db import dialect
 from ains.models import task_rollup_deltas, task_rollups, tasks
 from ains.tasks.repository import status_in
 from ains.tasks.states import ACTIVE, TERMINAL, TaskStatus
 
 T = tasks.c
+MEASURES = ("n", "exec_sum", "exec_n", "cost_sum", "quality_sum", "quality_n")
+DAILY = ":d"  # suffix of a dimension's daily rollups ('agent:d'); `hour` holds the day's start
 Where = Sequence[sa.ColumnElement[bool]]
 
 RAW_COLUMNS = (
@@ -102,7 +104,7 @@ async def _grouped(
 def _indexed(stmt: sa.Select[Any], index: str | None) -> sa.Select[Any]:
     """Pins SQLite to `index`: a server never ANALYZEs, and without statistics SQLite prefers
     idx_tasks_status for `status IN (…)`, which visits every finished task."""
-    return stmt if index is None else stmt.with_hint(tasks, f"INDEXED BY {index}", "sqlite")
+    return dialect.sqlite_index_hint(stmt, tasks, index)
 
 
 async def by_key(
@@ -171,7 +173,7 @@ async def aggregate(
     dim = _rollup_dim(grouping, scope)
     if dim is not None:
         return await _rolled_up(conn, window, scope, grouping, dim)
-    key = _task_key(conn.dialect.name, grouping)
+    key = _task_key(conn, grouping)
     return await by_key(conn, filters(window, scope), key)
 
 
@@ -182,10 +184,9 @@ async def _rolled_up(
     daily rollups, the other whole hours from the hourly ones, deltas not folded yet, and the
     partial hours at the window's ends from the tasks table; unfinished tasks from the tasks
     table (a partial index). Several rows may share a (key, status)."""
-    dialect = conn.dialect.name
     agent = scope.agent_id
     task_scope = [] if agent is None else [T.assigned_agent_id == agent]
-    task_key = _task_key(dialect, grouping)
+    task_key = _task_key(conn, grouping)
     rows: list[Row[Any]] = []
     hours, partial = split(window.start, window.end, "hour")
     if hours is not None:
@@ -202,7 +203,7 @@ async def _rolled_up(
         if agent is not None:
             delta_where.append(D.agent_id == agent)
         rows += await _grouped(
-            conn, _delta_key(dialect, grouping), _summed_measures(task_rollup_deltas), delta_where
+            conn, _delta_key(conn, grouping), _summed_measures(task_rollup_deltas), delta_where
         )
     finished = _status_in(TERMINAL)
     for piece in partial:
@@ -220,7 +221,7 @@ async def _rollup_rows(
     where = [R.dim == dim, *_in_range(R.hour, *hours)]
     if agent is not None:
         where.append(R.key == agent)
-    key = _rollup_key(conn.dialect.name, grouping)
+    key = _rollup_key(conn, grouping)
     return await _grouped(conn, key, _summed_measures(task_rollups), where)
 
 
@@ -230,40 +231,30 @@ def _status_in(statuses: frozenset[TaskStatus]) -> sa.ColumnElement[bool]:
     return status_in(sorted(statuses))
 
 
-def _task_key(dialect: str, grouping: Grouping) -> sa.ColumnElement[Any]:
+def _task_key(conn: AsyncConnection, grouping: Grouping) -> sa.ColumnElement[Any]:
     if grouping.by == "agent":
         return T.assigned_agent_id
     if grouping.by == "type":
         return T.task_type
-    return bucket_key(dialect, grouping.bucket, T.created_at)
+    return dialect.time_bucket(conn, grouping.bucket, T.created_at)
 
 
-def _rollup_key(dialect: str, grouping: Grouping) -> sa.ColumnElement[Any]:
+def _rollup_key(conn: AsyncConnection, grouping: Grouping) -> sa.ColumnElement[Any]:
     R = task_rollups.c
     if grouping.by == "agent":
         return sa.func.nullif(R.key, "")  # '' = never assigned
     if grouping.by == "type":
         return R.key
-    return bucket_key(dialect, grouping.bucket, R.hour)
+    return dialect.time_bucket(conn, grouping.bucket, R.hour)
 
 
-def _delta_key(dialect: str, grouping: Grouping) -> sa.ColumnElement[Any]:
+def _delta_key(conn: AsyncConnection, grouping: Grouping) -> sa.ColumnElement[Any]:
     D = task_rollup_deltas.c
     if grouping.by == "agent":
         return D.agent_id
     if grouping.by == "type":
         return D.task_type
-    return bucket_key(dialect, grouping.bucket, D.hour)
-
-
-def bucket_key(
-    dialect: str, bucket: Bucket, column: sa.ColumnElement[Any]
-) -> sa.ColumnElement[Any]:
-    if dialect == "postgresql":
-        return sa.func.date_trunc(bucket, sa.func.timezone("UTC", column))
-    # SQLite keeps UTCDateTime as naive UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff'
-    fmt = "%Y-%m-%d %H:00:00" if bucket == "hour" else "%Y-%m-%d 00:00:00"
-    return sa.func.strftime(fmt, column)
+    return dialect.time_bucket(conn, grouping.bucket, D.hour)
 
 
 def as_utc(value: Any) -> datetime:
@@ -332,3 +323,71 @@ async def raw_page(
         )
     stmt = stmt.order_by(T.created_at, T.task_id).limit(limit)
     return list(await conn.execute(stmt))
+
+
+# --- folding the deltas into the rollups ---------------------------------------------------
+
+FOLD_LOCK_KEY = 0x41494E53_524F4C4C  # "AINSROLL"
+DIM_KEYS = {"all": "''", "agent": "coalesce(agent_id, '')", "type": "task_type"}
+
+
+def _fold_select(conn: AsyncConnection, source: str) -> str:
+    sums = ", ".join(f"sum({m})" for m in MEASURES)
+    return " UNION ALL ".join(
+        f"SELECT '{dim}{suffix}', {period}, {key}, status, {sums} FROM {source} "
+        "WHERE true GROUP BY 2, 3, 4"  # hour, key, status
+        for dim, key in DIM_KEYS.items()
+        for suffix, period in (("", "hour"), (DAILY, dialect.day_of_hour_sql(conn, "hour")))
+    )
+
+
+UPSERT = (
+    "INSERT INTO task_rollups (dim, hour, key, status, {columns}) {select} "
+    "ON CONFLICT (dim, hour, key, status) DO UPDATE SET {updates}"
+).format(
+    columns=", ".join(MEASURES),
+    select="{select}",
+    updates=", ".join(
+        f"{m} = task_rollups.{m} + excluded.{m}"
+        if m.endswith("n")
+        else f"{m} = coalesce(task_rollups.{m}, 0) + coalesce(excluded.{m}, 0)"
+        for m in MEASURES
+    ),
+)
+
+
+async def fold_deltas(conn: AsyncConnection, batch: int) -> int:
+    """Folds up to `batch` deltas into the rollups; answers how many (0 when another replica
+    is folding)."""
+    if not await dialect.try_transaction_lock(conn, FOLD_LOCK_KEY):
+        return 0
+    fold = dialect.pick(conn, postgresql=_fold_in_one_statement, sqlite=_fold_in_three)
+    return await fold(conn, batch)
+
+
+async def _fold_in_one_statement(conn: AsyncConnection, batch: int) -> int:
+    """PostgreSQL: one statement that deletes exactly the deltas it adds."""
+    moved = (
+        "moved AS (DELETE FROM task_rollup_deltas WHERE delta_id IN "
+        f"(SELECT delta_id FROM task_rollup_deltas ORDER BY delta_id LIMIT {int(batch)}) "
+        "RETURNING *)"
+    )
+    upsert = UPSERT.format(select=_fold_select(conn, "moved"))
+    # a data-modifying WITH runs to completion whether or not the outer query reads it
+    statement = f"WITH {moved}, folded AS ({upsert}) SELECT count(*) FROM moved"
+    return int(await conn.scalar(sa.text(statement)) or 0)
+
+
+async def _fold_in_three(conn: AsyncConnection, batch: int) -> int:
+    """SQLite (no data-modifying WITH): one writer, so nothing can slip between reading the
+    batch and deleting it."""
+    first = f"SELECT delta_id FROM task_rollup_deltas ORDER BY delta_id LIMIT {int(batch)}"
+    count, last = (
+        await conn.execute(sa.text(f"SELECT count(*), max(delta_id) FROM ({first})"))
+    ).one()
+    if not count:
+        return 0
+    rows = f"(SELECT * FROM task_rollup_deltas WHERE delta_id <= {int(last)})"
+    await conn.execute(sa.text(UPSERT.format(select=_fold_select(conn, rows))))
+    await conn.execute(sa.text(f"DELETE FROM task_rollup_deltas WHERE delta_id <= {int(last)}"))
+    return int(count)

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from ains.json_output import utc_text
+from ains.tasks.states import TERMINAL, TaskStatus
 
 Period = Literal["last_24_hours", "last_7_days", "last_30_days", "all", "custom"]
 Bucket = Literal["hour", "day"]
@@ -34,7 +35,7 @@ PERIOD_LENGTHS: dict[str, timedelta | None] = {
     "last_30_days": timedelta(days=30),
     "all": None,
 }
-FINISHED = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
+FINISHED = tuple(s.value for s in TaskStatus if s in TERMINAL)  # in lifecycle order
 TOP_AGENTS = 10
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains.db import dialect
 from ains.models import batches, tasks
 from ains.tasks.states import TERMINAL, TaskStatus
 
@@ -40,8 +41,7 @@ async def batch_tasks(
     stmt = sa.select(tasks).where(T.batch_id == batch_id).order_by(T.batch_index)
     if statuses is not None:
         stmt = stmt.where(T.status.in_(list(statuses)))
-        if conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
+        stmt = dialect.for_update(conn, stmt)
     return list(await conn.execute(stmt))
 
 
@@ -56,8 +56,7 @@ async def mark_completed(
     if not ids:
         return []
     lock = sa.select(B.batch_id).where(B.batch_id.in_(ids), B.completed_at.is_(None))
-    if conn.dialect.name == "postgresql":
-        lock = lock.order_by(B.batch_id).with_for_update()
+    lock = dialect.for_update(conn, lock.order_by(B.batch_id))
     open_ids = [r.batch_id for r in await conn.execute(lock)]
     if not open_ids:
         return []

@@ -29,10 +29,9 @@ from ains.tasks.schemas import TaskIn
 from ains.tasks.sealing import unseal_row
 from ains.tasks.service import TaskService
 from ains.tasks.settlement import Settlement
-from ains.tasks.states import ACTIVE, TERMINAL, TaskStatus
+from ains.tasks.states import ACTIVE, TERMINAL, UNSUCCESSFUL, TaskStatus
 from ains.tasks.views import task_view
 
-NEVER_COMPLETES = (TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.TIMED_OUT)
 MAX_STATUS_IDS = 1000
 
 
@@ -202,7 +201,7 @@ class BatchService:
                 row = found.get(dep)
                 if row is None or not can_view_task(principal, dict(row._mapping)):
                     slot.fail(f".depends_on[{j}]", f"unknown task {dep}")
-                elif row.status in NEVER_COMPLETES:
+                elif row.status in UNSUCCESSFUL:
                     slot.fail(
                         f".depends_on[{j}]", f"task {dep} is {row.status}; it never completes"
                     )

@@ -9,27 +9,12 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from ains.db import dialect
+from ains.db.dialect import async_url
 
-def _sqlite_from_hint(_compiler: SQLiteCompiler, _table: Any, text: str | None) -> str | None:
-    return text
-
-
-# SQLAlchemy's SQLite compiler drops FROM hints; SQLite's `tasks INDEXED BY idx` is exactly one,
-# so `select(...).with_hint(tasks, "INDEXED BY idx", "sqlite")` renders it.
-SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign,assignment]
-
-
-def async_url(url: str) -> str:
-    """`sqlite:///x.db` → aiosqlite, `postgresql://…` → asyncpg; explicit drivers are kept."""
-    if url.startswith("sqlite:"):
-        return "sqlite+aiosqlite:" + url[len("sqlite:") :]
-    for prefix in ("postgresql:", "postgres:"):
-        if url.startswith(prefix):
-            return "postgresql+asyncpg:" + url[len(prefix) :]
-    return url
+__all__ = ["Database", "Tx", "async_url", "create_engine"]
 
 
 def _json_dumps(value: Any) -> str:
@@ -47,7 +32,7 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     """Statement errors never carry their parameters (`hide_parameters`): they hold task
     input and results, and the errors end up in logs."""
     url = async_url(url)
-    if url.startswith("sqlite"):
+    if dialect.url_is_sqlite(url):
         # One connection: SQLite has one writer, and a single connection never meets
         # "database is locked" inside the process.
         engine = create_async_engine(
@@ -95,7 +80,9 @@ class Tx:
 class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.is_sqlite = engine.dialect.name == "sqlite"
+        # SQLite: one writer (and the server holds one connection); see `dialect`
+        self.single_writer = dialect.has_single_writer(engine)
+        self.dialect_name = dialect.engine_name(engine)
         # called with the event rows a transaction wrote, once it has committed
         self.on_events: Callable[[list[dict[str, Any]]], None] | None = None
 
@@ -119,13 +106,13 @@ class Database:
         """A connection for reads; `snapshot`: every statement sees the same moment (SQLite's
         single connection already does; PostgreSQL needs REPEATABLE READ for that)."""
         async with self.engine.connect() as conn:
-            if snapshot and not self.is_sqlite:
+            if snapshot and not self.single_writer:
                 await conn.execution_options(isolation_level="REPEATABLE READ")
             yield conn
 
     async def ping(self) -> None:
-        """Raises if the database cannot answer a trivial statement."""
-        async with self.engine.connect() as conn:
+        """Raises unless the database answers."""
+        async with self.read() as conn:
             await conn.exec_driver_sql("SELECT 1")
 
     async def dispose(self) -> None:

@@ -38,7 +38,7 @@ class DlqService:
             raise Unprocessable.field("since", "must include a timezone")
         where = repo.filters(**f.model_dump())
         if not principal.is_admin:
-            where.append(visible_to(principal.principal_id, principal.team, conn.dialect.name))
+            where.append(visible_to(conn, principal.principal_id, principal.team))
         return where
 
     async def list(

@@ -10,12 +10,10 @@ import logging
 import time
 from typing import Any
 
-import sqlalchemy as sa
-
 from ains.clock import Clock
 from ains.db.engine import Database
 from ains.events.bus import Bus
-from ains.models import webhook_deliveries, webhooks
+from ains.webhooks import repository as webhook_repository
 from ains.webhooks.service import CLAIM_BATCH, FAN_OUT_BATCH, WebhookService
 
 log = logging.getLogger(__name__)
@@ -54,14 +52,7 @@ class WebhookSender:
         if now - self._idle_checked < IDLE_RECHECK:
             return self._idle_cached
         async with self.db.read() as conn:
-            busy = await conn.scalar(
-                sa.select(
-                    sa.or_(
-                        sa.exists().where(webhooks.c.enabled.is_(True)),
-                        sa.exists().where(webhook_deliveries.c.status.in_(("pending", "sending"))),
-                    )
-                )
-            )
+            busy = await webhook_repository.anything_to_deliver(conn)
         self._idle_checked, self._idle_cached = now, not busy
         return self._idle_cached
 

@@ -19,6 +19,8 @@ from typing import Any
 
 import orjson
 
+from ains.db import dialect
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str], None]
@@ -152,7 +154,6 @@ class PostgresBus(Bus):
 
 
 def create_bus(database_url: str) -> Bus:
-    if database_url.startswith(("postgresql", "postgres")):
-        dsn = database_url.split("://", 1)[1]
-        return PostgresBus("postgresql://" + dsn)
+    if dialect.has_listen_notify(database_url):
+        return PostgresBus(dialect.plain_dsn(database_url))
     return Bus()

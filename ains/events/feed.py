@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ains.models import events, tasks
+from ains.events import repository as event_repository
+from ains.models import tasks
 from ains.security.principals import Principal, can_view_task
+from ains.tasks import repository as task_repository
 
 T = tasks.c
 FEED_TASK_COLUMNS = (
@@ -33,18 +34,11 @@ FEED_TASK_COLUMNS = (
 async def events_after(
     conn: AsyncConnection, after_id: int, limit: int = 500
 ) -> list[dict[str, Any]]:
-    rows = await conn.execute(
-        sa.select(events)
-        .where(events.c.event_id > after_id)
-        .order_by(events.c.event_id)
-        .limit(limit)
-    )
-    return [dict(r._mapping) for r in rows]
+    return await event_repository.after(conn, after_id, limit)
 
 
 async def last_event_id(conn: AsyncConnection) -> int:
-    value = (await conn.execute(sa.select(sa.func.max(events.c.event_id)))).scalar()
-    return int(value or 0)
+    return await event_repository.last_id(conn)
 
 
 async def task_rows(conn: AsyncConnection, task_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -52,7 +46,7 @@ async def task_rows(conn: AsyncConnection, task_ids: Iterable[str]) -> dict[str,
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        rows = await conn.execute(sa.select(*FEED_TASK_COLUMNS).where(T.task_id.in_(chunk)))
+        rows = await task_repository.columns_of(conn, FEED_TASK_COLUMNS, chunk)
         found.update({r.task_id: dict(r._mapping) for r in rows})
     return found
 

@@ -9,7 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains.db import dialect
 from ains.models import events
+from ains.tasks.repository import of_encrypted_tasks
 
 EVENT_COLUMNS = (
     "event_type",
@@ -92,3 +94,33 @@ async def task_histories(
     for r in rows:
         found[r.task_id].append(_history_entry(r))
     return found
+
+
+async def of_encrypted_tasks_batch(
+    conn: AsyncConnection, after: int | None, size: int
+) -> list[Any]:
+    """The next `size` events of encrypted tasks after `after` (key rotation), locked."""
+    E = events.c
+    stmt = sa.select(E.event_id, E.task_id, E.reason, E.data).where(
+        E.task_id.is_not(None), of_encrypted_tasks(E.task_id)
+    )
+    if after is not None:
+        stmt = stmt.where(E.event_id > after)
+    stmt = dialect.for_update(conn, stmt.order_by(E.event_id).limit(size))
+    return list(await conn.execute(stmt))
+
+
+async def update_event(conn: AsyncConnection, event_id: int, values: dict[str, Any]) -> None:
+    await conn.execute(sa.update(events).where(events.c.event_id == event_id).values(values))
+
+
+async def after(conn: AsyncConnection, after_id: int, limit: int) -> list[dict[str, Any]]:
+    """Up to `limit` events after `after_id`, in order."""
+    E = events.c
+    stmt = sa.select(events).where(E.event_id > after_id).order_by(E.event_id).limit(limit)
+    return [dict(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def last_id(conn: AsyncConnection) -> int:
+    value = (await conn.execute(sa.select(sa.func.max(events.c.event_id)))).scalar()
+    return int(value or 0)

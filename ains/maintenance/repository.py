@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains.db import dialect
 from ains.models import (
     audit_log,
     events,
@@ -175,7 +176,7 @@ async def take_batch(
     if kind == "tasks":
         # walk finished tasks oldest first; SQLite's planner picks idx_tasks_status and sorts
         # every finished task for each batch instead
-        stmt = stmt.with_hint(tasks, "INDEXED BY idx_tasks_completed_at", "sqlite")
+        stmt = dialect.sqlite_index_hint(stmt, tasks, "idx_tasks_completed_at")
     rows = list(await conn.execute(stmt))
     return [tuple(r)[:-1] for r in rows], (rows[-1][-1] if rows else None)
 
@@ -262,17 +263,22 @@ async def delete(conn: AsyncConnection, kind: str, keys: Sequence[tuple[Any, ...
 
 async def lock(conn: AsyncConnection) -> bool:
     """Take the pruning lock for this transaction (PostgreSQL; SQLite has one writer)."""
-    if conn.dialect.name != "postgresql":
-        return True
-    return bool(await conn.scalar(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}))
+    return await dialect.try_transaction_lock(conn, LOCK_KEY)
 
 
 async def mark_pruning(conn: AsyncConnection) -> str:
     """Mark this transaction as a prune: the rollup trigger leaves deleted tasks' figures in
     the analytics (migration 0007). Answers the SQLite marker's token, for `unmark_pruning`."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(sa.text("SELECT set_config('ains.pruning', 'on', true)"))
-        return ""
+    mark = dialect.pick(conn, postgresql=_set_pruning_flag, sqlite=_insert_pruning_marker)
+    return await mark(conn)
+
+
+async def _set_pruning_flag(conn: AsyncConnection) -> str:
+    await conn.execute(sa.text("SELECT set_config('ains.pruning', 'on', true)"))
+    return ""
+
+
+async def _insert_pruning_marker(conn: AsyncConnection) -> str:
     token = uuid.uuid4().hex
     await conn.execute(sa.text("INSERT INTO retention_marker (token) VALUES (:t)"), {"t": token})
     return token
@@ -280,9 +286,15 @@ async def mark_pruning(conn: AsyncConnection) -> str:
 
 async def unmark_pruning(conn: AsyncConnection, token: str) -> None:
     """Before commit, so no other transaction ever sees the SQLite marker."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(sa.text("SELECT set_config('ains.pruning', 'off', true)"))
-        return
+    unmark = dialect.pick(conn, postgresql=_clear_pruning_flag, sqlite=_delete_pruning_marker)
+    await unmark(conn, token)
+
+
+async def _clear_pruning_flag(conn: AsyncConnection, _token: str) -> None:
+    await conn.execute(sa.text("SELECT set_config('ains.pruning', 'off', true)"))
+
+
+async def _delete_pruning_marker(conn: AsyncConnection, token: str) -> None:
     await conn.execute(sa.text("DELETE FROM retention_marker WHERE token = :t"), {"t": token})
 
 
@@ -309,9 +321,4 @@ async def oldest_finished_task(conn: AsyncConnection) -> dict[str, Any] | None:
 
 
 async def database_bytes(conn: AsyncConnection) -> int:
-    if conn.dialect.name == "postgresql":
-        value = await conn.scalar(sa.text("SELECT pg_database_size(current_database())"))
-        return int(value or 0)
-    pages = await conn.scalar(sa.text("PRAGMA page_count"))
-    size = await conn.scalar(sa.text("PRAGMA page_size"))
-    return int(pages or 0) * int(size or 0)
+    return await dialect.database_bytes(conn)

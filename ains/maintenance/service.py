@@ -130,7 +130,7 @@ class MaintenanceService:
                 return total
             total += deleted
             took = time.perf_counter() - started
-            if self.db.is_sqlite:
+            if self.db.single_writer:
                 size = next_batch_size(size, took, self.settings.retention_batch_size)
             await self._pace(took)
 
@@ -138,7 +138,7 @@ class MaintenanceService:
         """Between batches. SQLite has one writer, and the server one connection: as long
         again for everyone else, so submissions and claims wait for one short batch at most.
         PostgreSQL's batches lock only the rows they delete, which nobody else writes."""
-        await asyncio.sleep(min(took, MAX_PAUSE_SECONDS) if self.db.is_sqlite else 0)
+        await asyncio.sleep(min(took, MAX_PAUSE_SECONDS) if self.db.single_writer else 0)
 
     async def _prune_batch(
         self,
@@ -186,7 +186,7 @@ class MaintenanceService:
     async def stats(self) -> dict[str, Any]:
         async with self.db.read(snapshot=True) as conn:
             return {
-                "database": conn.dialect.name,
+                "database": self.db.dialect_name,
                 "database_size_bytes": await repo.database_bytes(conn),
                 "rows": await repo.table_rows(conn),
                 "oldest_finished_task": await repo.oldest_finished_task(conn),

@@ -4,53 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlalchemy as sa
-
+from ains.agents import repository as agent_repository
 from ains.db.engine import Database
 from ains.metrics.state import StateSnapshot
-from ains.models import agents, tasks
-from ains.tasks.repository import IS_PENDING
+from ains.queue import repository as queue_repository
+from ains.tasks import repository as task_repository
 
 
 async def take_snapshot(db: Database, now: datetime, offline_after: float) -> StateSnapshot:
-    pending = IS_PENDING
     async with db.read() as conn:
-        by_priority = dict(
-            (r[0], r[1])
-            for r in await conn.execute(
-                sa.select(tasks.c.priority, sa.func.count())
-                .where(pending)
-                .group_by(tasks.c.priority)
-            )
-        )
-        by_capability = dict(
-            (r[0], r[1])
-            for r in await conn.execute(
-                sa.select(tasks.c.capability_required, sa.func.count())
-                .where(pending)
-                .group_by(tasks.c.capability_required)
-            )
-        )
-        oldest = (
-            await conn.execute(sa.select(sa.func.min(tasks.c.queued_at)).where(pending))
-        ).scalar()
-        by_status = dict(
-            (r[0], r[1])
-            for r in await conn.execute(
-                sa.select(tasks.c.status, sa.func.count()).group_by(tasks.c.status)
-            )
-        )
-        agent_rows = list(
-            await conn.execute(
-                sa.select(
-                    agents.c.agent_id,
-                    agents.c.status,
-                    agents.c.online,
-                    agents.c.last_heartbeat_at,
-                    agents.c.trust_score,
-                ).where(agents.c.status != "DEREGISTERED")
-            )
-        )
+        by_priority = await queue_repository.pending_by_priority(conn)
+        by_capability = await queue_repository.pending_by_capability(conn)
+        oldest = await queue_repository.oldest_queued_at(conn, [])
+        by_status = await task_repository.count_by_status(conn)
+        agent_rows = await agent_repository.registered(conn)
     online = sum(
         1
         for a in agent_rows

@@ -17,14 +17,13 @@ from typing import Final
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ains.tasks.states import TaskStatus
+
 logger = logging.getLogger(__name__)
 
 PRIORITIES: Final = tuple(range(1, 11))
 # Reported at 0 when absent so that every state has a series from the first scrape.
-TASK_STATUSES: Final = (
-    "BLOCKED", "PENDING", "ASSIGNED", "RUNNING", "RETRY_SCHEDULED",
-    "COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT",
-)  # fmt: skip
+TASK_STATUSES: Final = tuple(s.value for s in TaskStatus)
 TRUST_BUCKETS: Final = tuple(f"{i / 10:.1f}-{(i + 1) / 10:.1f}" for i in range(10))
 
 

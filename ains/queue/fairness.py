@@ -8,15 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ains.models import tasks
+from ains.queue import repository
 from ains.queue.ordering import fair_starts, queue_key, virtual_start
-from ains.tasks.repository import IS_PENDING
 from ains.tasks.states import TaskStatus
-
-T = tasks.c
 
 
 async def stamp_fair_keys(
@@ -29,24 +25,11 @@ async def stamp_fair_keys(
             lanes[(row["capability_required"], row["priority"], row["client_id"])].append(row)
     if not lanes:
         return
-    # One round trip of scalar subqueries, each a single index probe (min/max at the end of
-    # idx_tasks_fair_head / idx_tasks_fair_client), however long the queue is.
     lane_keys = sorted({(cap, prio) for cap, prio, _ in lanes})
     client_keys = sorted(lanes)
-    columns = [
-        sa.select(sa.func.min(T.queue_key))
-        .where(IS_PENDING, T.capability_required == cap, T.priority == prio)
-        .scalar_subquery()
-        for cap, prio in lane_keys
-    ] + [
-        sa.select(sa.func.max(T.queue_key))
-        .where(IS_PENDING, T.capability_required == cap, T.priority == prio, T.client_id == client)
-        .scalar_subquery()
-        for cap, prio, client in client_keys
-    ]
-    found = list((await conn.execute(sa.select(*columns))).one())
-    heads = dict(zip(lane_keys, found[: len(lane_keys)], strict=True))
-    lasts = dict(zip(client_keys, found[len(lane_keys) :], strict=True))
+    firsts, lasts_found = await repository.fair_lane_ends(conn, lane_keys, client_keys)
+    heads = dict(zip(lane_keys, firsts, strict=True))
+    lasts = dict(zip(client_keys, lasts_found, strict=True))
     ts = now.timestamp()
     for (cap, prio, client), members in lanes.items():
         head, last = heads.get((cap, prio)), lasts.get((cap, prio, client))

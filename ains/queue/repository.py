@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -9,14 +10,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains.db import dialect
 from ains.models import tasks
 from ains.security.principals import Principal
 from ains.tasks.repository import IS_PENDING
-from ains.tasks.states import TaskStatus
+from ains.tasks.states import WAITING
 
 T = tasks.c
 # waiting for an agent: escalation changes their place in the queue
-QUEUED = [TaskStatus.PENDING.value, TaskStatus.BLOCKED.value, TaskStatus.RETRY_SCHEDULED.value]
+QUEUED = sorted(s.value for s in WAITING)
 TOP_PRIORITY = 10
 
 
@@ -32,6 +34,41 @@ async def depth_by(
         sa.select(column, sa.func.count()).where(IS_PENDING, *where).group_by(column)
     )
     return {str(key): int(n) for key, n in rows}
+
+
+async def pending_by_priority(conn: AsyncConnection) -> dict[int, int]:
+    rows = await conn.execute(
+        sa.select(T.priority, sa.func.count()).where(IS_PENDING).group_by(T.priority)
+    )
+    return {int(priority): int(n) for priority, n in rows}
+
+
+async def pending_by_capability(conn: AsyncConnection) -> dict[str, int]:
+    return await depth_by(conn, T.capability_required, [])
+
+
+async def fair_lane_ends(
+    conn: AsyncConnection,
+    lane_keys: Sequence[tuple[str, int]],
+    client_keys: Sequence[tuple[str, int, str]],
+) -> tuple[list[float | None], list[float | None]]:
+    """The smallest queue key of each (capability, priority) lane and the largest of each
+    client's (capability, priority, client) lane among PENDING tasks. One round trip of scalar
+    subqueries, each a single index probe (min/max at the end of idx_tasks_fair_head /
+    idx_tasks_fair_client), however long the queue is."""
+    columns = [
+        sa.select(sa.func.min(T.queue_key))
+        .where(IS_PENDING, T.capability_required == cap, T.priority == prio)
+        .scalar_subquery()
+        for cap, prio in lane_keys
+    ] + [
+        sa.select(sa.func.max(T.queue_key))
+        .where(IS_PENDING, T.capability_required == cap, T.priority == prio, T.client_id == client)
+        .scalar_subquery()
+        for cap, prio, client in client_keys
+    ]
+    found = list((await conn.execute(sa.select(*columns))).one())
+    return found[: len(lane_keys)], found[len(lane_keys) :]
 
 
 async def count(conn: AsyncConnection, *where: sa.ColumnElement[bool]) -> int:
@@ -58,9 +95,7 @@ async def escalation_due(conn: AsyncConnection, before: datetime, limit: int) ->
         .order_by(T.deadline)
         .limit(limit)
     )
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list(await conn.execute(stmt))
+    return list(await conn.execute(dialect.for_update(conn, stmt, skip_locked=True)))
 
 
 async def next_escalation_deadline(conn: AsyncConnection) -> datetime | None:

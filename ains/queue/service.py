@@ -17,7 +17,7 @@ from ains.models import tasks
 from ains.queue import repository as repo
 from ains.security.principals import Principal
 from ains.tasks.service import TaskService
-from ains.tasks.states import TaskStatus
+from ains.tasks.states import HELD, TaskStatus
 
 T = tasks.c
 ESCALATE_BATCH = 500
@@ -45,7 +45,7 @@ class QueueService:
                 conn, T.status == TaskStatus.RETRY_SCHEDULED, *where
             ),
             "in_flight": await repo.count(
-                conn, T.status.in_([TaskStatus.ASSIGNED, TaskStatus.RUNNING]), *where
+                conn, T.status.in_(sorted(s.value for s in HELD)), *where
             ),
             "dead_lettered": await repo.count(conn, T.dead_lettered.is_(True), *where),
             "oldest_queued_at": oldest,

@@ -7,23 +7,24 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains.db import dialect
 from ains.models import schedule_executions, scheduled_tasks, tasks, templates
+from ains.tasks.states import FAILURES
 
 S = scheduled_tasks.c
 E = schedule_executions.c
-FAILED_TASK_STATUSES = ("FAILED", "TIMED_OUT")
+FAILED_TASK_STATUSES = sorted(s.value for s in FAILURES)
 
 
 async def get(
     conn: AsyncConnection, schedule_id: str, *, for_update: bool = False
 ) -> Row[Any] | None:
     stmt = sa.select(scheduled_tasks).where(S.schedule_id == schedule_id)
-    if for_update and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+    if for_update:
+        stmt = dialect.for_update(conn, stmt)
     return (await conn.execute(stmt)).first()
 
 
@@ -64,9 +65,7 @@ async def due(conn: AsyncConnection, now: datetime, limit: int) -> list[Row[Any]
         .order_by(S.next_run_at)
         .limit(limit)
     )
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list(await conn.execute(stmt))
+    return list(await conn.execute(dialect.for_update(conn, stmt, skip_locked=True)))
 
 
 async def next_due(conn: AsyncConnection) -> datetime | None:
@@ -76,8 +75,7 @@ async def next_due(conn: AsyncConnection) -> datetime | None:
 
 async def insert_execution(conn: AsyncConnection, row: dict[str, Any]) -> bool:
     """False when this (schedule, due time, trigger) already has an execution: it was fired."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(schedule_executions).values(**row).on_conflict_do_nothing()
+    stmt = dialect.insert(conn, schedule_executions).values(**row).on_conflict_do_nothing()
     result = await conn.execute(stmt)
     return bool(result.rowcount)
 

@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.clock import new_id, utcnow
 from ains.exceptions import Conflict, NotFound
-from ains.models import api_keys
 from ains.pagination import decode_time_cursor, encode_time_cursor
 from ains.security import repository
 from ains.security.principals import Principal, Role
@@ -78,7 +76,7 @@ async def create_key(
         "expires_at": expires_at,
         "revoked_at": None,
     }
-    await conn.execute(sa.insert(api_keys).values(values))
+    await repository.insert_key(conn, values)
     if role == "admin":
         await repository.mark_secured(conn, now)
     view = {k: v for k, v in values.items() if k != "key_hash"}
@@ -87,14 +85,7 @@ async def create_key(
 
 async def find_holder(conn: AsyncConnection, api_key: str) -> KeyHolder | None:
     """The holder of an unrevoked key, expired or not (the caller compares with its clock)."""
-    K = api_keys.c
-    row = (
-        await conn.execute(
-            sa.select(K.key_id, K.role, K.principal_id, K.team, K.expires_at)
-            .where(K.key_hash == hash_key(api_key))
-            .where(K.revoked_at.is_(None))
-        )
-    ).first()
+    row = await repository.active_key_by_hash(conn, hash_key(api_key))
     if row is None:
         return None
     principal = Principal(
@@ -105,14 +96,8 @@ async def find_holder(conn: AsyncConnection, api_key: str) -> KeyHolder | None:
 
 async def list_keys(conn: AsyncConnection, *, limit: int, cursor: str | None) -> dict[str, Any]:
     """A page of keys, oldest first."""
-    K = api_keys.c
-    stmt = sa.select(api_keys).order_by(K.created_at, K.key_id)
-    if cursor:
-        created, key_id = decode_time_cursor("key", cursor)
-        stmt = stmt.where(
-            sa.or_(K.created_at > created, sa.and_(K.created_at == created, K.key_id > key_id))
-        )
-    rows = list(await conn.execute(stmt.limit(limit + 1)))
+    after = decode_time_cursor("key", cursor) if cursor else None
+    rows = await repository.keys_page(conn, after=after, limit=limit + 1)
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
@@ -123,51 +108,25 @@ async def list_keys(conn: AsyncConnection, *, limit: int, cursor: str | None) ->
 async def revoke_key(conn: AsyncConnection, key_id: str, now: datetime) -> str:
     """Revoke one key; the last active admin key cannot be revoked (409), so that the server
     always keeps a way to administer it."""
-    role = await conn.scalar(
-        sa.select(api_keys.c.role).where(
-            api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None)
-        )
-    )
+    role = await repository.active_key_role(conn, key_id)
     if role == "admin" and await repository.active_admin_key_ids(conn, now) == [key_id]:
         raise Conflict(
             f"key {key_id} is the last active admin key: create another admin key before "
             "revoking it"
         )
-    row = (
-        await conn.execute(
-            sa.update(api_keys)
-            .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-            .returning(api_keys.c.key_hash)
-        )
-    ).first()
-    if row is None:
+    key_hash = await repository.revoke_key(conn, key_id, now)
+    if key_hash is None:
         raise NotFound(f"key {key_id} not found or already revoked")
-    return str(row.key_hash)
+    return key_hash
 
 
 async def admin_key_exists(conn: AsyncConnection, now: datetime) -> bool:
     """Whether an admin key is usable: neither revoked nor expired."""
-    row = (
-        await conn.execute(
-            sa.select(api_keys.c.key_id)
-            .where(
-                api_keys.c.role == "admin",
-                api_keys.c.revoked_at.is_(None),
-                repository.unexpired(now),
-            )
-            .limit(1)
-        )
-    ).first()
-    return row is not None
+    return await repository.usable_admin_key_exists(conn, now)
 
 
 async def valid_key_ids(conn: AsyncConnection, key_ids: set[str]) -> set[str]:
     """Those of ``key_ids`` that exist and are not revoked (open streams re-check theirs)."""
-    rows = await conn.execute(
-        sa.select(api_keys.c.key_id, api_keys.c.expires_at).where(
-            api_keys.c.key_id.in_(sorted(key_ids)), api_keys.c.revoked_at.is_(None)
-        )
-    )
+    rows = await repository.unrevoked_keys(conn, key_ids)
     now = utcnow()
     return {str(r.key_id) for r in rows if r.expires_at is None or r.expires_at > now}

@@ -12,8 +12,8 @@ rows locked (PostgreSQL `FOR UPDATE`; SQLite has one writer), so servers keep ru
 server must already hold the new key in its ring (first in `AINS_ENCRYPTION_KEYS`, old keys
 kept) before this runs, or it could not read what was re-sealed.
 
-The statements touch the tables of tasks, events and webhooks on purpose: rotation is one
-security operation across the domains that hold sealed data.
+Rotation is one security operation across the domains that hold sealed data: it walks them
+through the repositories of tasks, events and webhooks.
 """
 
 from __future__ import annotations
@@ -22,21 +22,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.audit import trail
 from ains.clock import utcnow
 from ains.db.engine import Database
-from ains.models import events, task_attempts, tasks, webhooks
+from ains.events import repository as event_repository
 from ains.security.crypto import DecryptionError, KeyRing
 from ains.security.principals import Principal
+from ains.tasks import repository as task_repository
 from ains.tasks.sealing import UNREADABLE
+from ains.webhooks import repository as webhook_repository
 from ains.webhooks.secrets_at_rest import SEALED_PREFIX
 
 DEFAULT_BATCH_SIZE = 500
 CLI_ADMIN = Principal(role="admin", principal_id="cli")
-T = tasks.c
 TASK_COLUMNS = (
     "input_encrypted",
     "result_encrypted",
@@ -114,10 +114,6 @@ async def rotate(
     return report
 
 
-def _locked(conn: AsyncConnection, stmt: sa.Select[Any]) -> sa.Select[Any]:
-    return stmt.with_for_update() if conn.dialect.name == "postgresql" else stmt
-
-
 def _page(rows: Sequence[Any], key: str, size: int) -> Any:
     """The key to continue after, or None when this was the last batch."""
     return getattr(rows[-1], key) if len(rows) == size else None
@@ -126,15 +122,12 @@ def _page(rows: Sequence[Any], key: str, size: int) -> Any:
 async def _tasks_batch(
     conn: AsyncConnection, resealer: _Resealer, after: str | None, size: int
 ) -> tuple[int, str | None]:
-    stmt = sa.select(T.task_id, *(T[c] for c in TASK_COLUMNS)).where(T.encrypted.is_(True))
-    if after is not None:
-        stmt = stmt.where(T.task_id > after)
-    rows = list(await conn.execute(_locked(conn, stmt.order_by(T.task_id).limit(size))))
+    rows = await task_repository.encrypted_tasks_batch(conn, TASK_COLUMNS, after, size)
     changed = 0
     for row in rows:
         values = _resealed(resealer, row._mapping, TASK_COLUMNS, row.task_id.encode())
         if values:
-            await conn.execute(sa.update(tasks).where(T.task_id == row.task_id).values(values))
+            await task_repository.update_task(conn, row.task_id, values)
             changed += 1
     return changed, _page(rows, "task_id", size)
 
@@ -150,27 +143,15 @@ def _resealed(
     return values
 
 
-def _of_encrypted_tasks(task_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    return task_id.in_(sa.select(T.task_id).where(T.encrypted.is_(True)))
-
-
 async def _attempts_batch(
     conn: AsyncConnection, resealer: _Resealer, after: str | None, size: int
 ) -> tuple[int, str | None]:
-    A = task_attempts.c
-    stmt = sa.select(A.attempt_id, A.task_id, A.error).where(
-        A.error.is_not(None), _of_encrypted_tasks(A.task_id)
-    )
-    if after is not None:
-        stmt = stmt.where(A.attempt_id > after)
-    rows = list(await conn.execute(_locked(conn, stmt.order_by(A.attempt_id).limit(size))))
+    rows = await task_repository.encrypted_attempt_errors_batch(conn, after, size)
     changed = 0
     for row in rows:
         new = resealer.token(row.error, row.task_id.encode())
         if new is not None:
-            await conn.execute(
-                sa.update(task_attempts).where(A.attempt_id == row.attempt_id).values(error=new)
-            )
+            await task_repository.set_attempt_error(conn, row.attempt_id, new)
             changed += 1
     return changed, _page(rows, "attempt_id", size)
 
@@ -178,13 +159,7 @@ async def _attempts_batch(
 async def _events_batch(
     conn: AsyncConnection, resealer: _Resealer, after: int | None, size: int
 ) -> tuple[int, int | None]:
-    E = events.c
-    stmt = sa.select(E.event_id, E.task_id, E.reason, E.data).where(
-        E.task_id.is_not(None), _of_encrypted_tasks(E.task_id)
-    )
-    if after is not None:
-        stmt = stmt.where(E.event_id > after)
-    rows = list(await conn.execute(_locked(conn, stmt.order_by(E.event_id).limit(size))))
+    rows = await event_repository.of_encrypted_tasks_batch(conn, after, size)
     changed = 0
     for row in rows:
         aad = row.task_id.encode()
@@ -195,7 +170,7 @@ async def _events_batch(
         if data and (error := resealer.token(data.get("error"), aad)) is not None:
             values["data"] = {**data, "error": error}
         if values:
-            await conn.execute(sa.update(events).where(E.event_id == row.event_id).values(values))
+            await event_repository.update_event(conn, row.event_id, values)
             changed += 1
     return changed, _page(rows, "event_id", size)
 
@@ -203,17 +178,11 @@ async def _events_batch(
 async def _webhooks_batch(
     conn: AsyncConnection, resealer: _Resealer, after: str | None, size: int
 ) -> tuple[int, str | None]:
-    W = webhooks.c
-    stmt = sa.select(W.webhook_id, W.secret)
-    if after is not None:
-        stmt = stmt.where(W.webhook_id > after)
-    rows = list(await conn.execute(_locked(conn, stmt.order_by(W.webhook_id).limit(size))))
+    rows = await webhook_repository.secrets_batch(conn, after, size)
     changed = 0
     for row in rows:
         new = resealer.secret(row.webhook_id, row.secret)
         if new is not None:
-            await conn.execute(
-                sa.update(webhooks).where(W.webhook_id == row.webhook_id).values(secret=new)
-            )
+            await webhook_repository.set_secret(conn, row.webhook_id, new)
             changed += 1
     return changed, _page(rows, "webhook_id", size)

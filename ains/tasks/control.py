@@ -6,23 +6,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
+from ains.agents import repository as agent_repository
 from ains.db.engine import Tx
 from ains.events.repository import add_events, event
 from ains.exceptions import Conflict
-from ains.models import agents, tasks
+from ains.models import tasks
 from ains.security.principals import Principal
 from ains.tasks import repository as repo
 from ains.tasks.execution import HELD_STATES, ExecutionService
 from ains.tasks.sealing import seal
 from ains.tasks.service import TaskService
 from ains.tasks.settlement import Settlement
-from ains.tasks.states import ACTIVE, TERMINAL, TaskStatus
+from ains.tasks.states import HELD, RETRYABLE, TERMINAL, TaskStatus, guard, still_in
 from ains.tasks.views import task_view
 
 T = tasks.c
 DUE_BATCH = 500
+RETRY_DUE = guard(TaskStatus.PENDING, among=[TaskStatus.RETRY_SCHEDULED])
 
 
 class TaskControl:
@@ -56,7 +56,7 @@ class TaskControl:
         updated = await repo.update_guarded(
             tx.conn,
             row.task_id,
-            statuses=[x.value for x in ACTIVE],
+            statuses=guard(TaskStatus.CANCELLED),
             values={
                 "status": TaskStatus.CANCELLED,
                 "cancel_requested": True,
@@ -83,7 +83,7 @@ class TaskControl:
         self, tx: Tx, principal: Principal, task_id: str, reason: str | None
     ) -> dict[str, Any]:
         row = await self.tasks.changeable(tx.conn, principal, task_id)
-        if row.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.TIMED_OUT):
+        if row.status not in RETRYABLE:
             raise Conflict(
                 f"task {task_id} is {row.status}; only FAILED, CANCELLED or TIMED_OUT tasks can be "
                 "retried by hand",
@@ -96,7 +96,7 @@ class TaskControl:
         updated = await repo.update_guarded(
             tx.conn,
             task_id,
-            statuses=[row.status],
+            statuses=guard(target, among=[row.status]),
             values={
                 "status": target,
                 "retry_count": 0,
@@ -154,7 +154,9 @@ class TaskControl:
             tx.on_commit(
                 lambda: self.execution.bus.publish("deadline", values["timeout_at"].isoformat())
             )
-        updated = await repo.update_guarded(tx.conn, task_id, statuses=[row.status], values=values)
+        updated = await repo.update_guarded(
+            tx.conn, task_id, statuses=still_in(row.status), values=values
+        )
         if updated is None:
             raise Conflict(f"task {task_id} changed while its timeout was being set")
         return task_view(updated, self.tasks.keyring)
@@ -162,7 +164,7 @@ class TaskControl:
     # --- deadlines ---------------------------------------------------------------------------
 
     async def expire_leases(self, tx: Tx, now: datetime) -> int:
-        rows = await repo.due(tx.conn, T.lease_expires_at, HELD_STATES, now, DUE_BATCH)
+        rows = await repo.due(tx.conn, T.lease_expires_at, still_in(*HELD), now, DUE_BATCH)
         s = Settlement(now)
         for row in rows:
             await self.release_held(tx, s, row, reason="lease expired")
@@ -177,7 +179,7 @@ class TaskControl:
             updated = await repo.update_guarded(
                 tx.conn,
                 row.task_id,
-                statuses=[TaskStatus.ASSIGNED],
+                statuses=guard(TaskStatus.PENDING, among=[TaskStatus.ASSIGNED]),
                 attempt_id=row.attempt_id,
                 values={
                     "status": TaskStatus.PENDING,
@@ -214,7 +216,7 @@ class TaskControl:
         )
 
     async def enforce_timeouts(self, tx: Tx, now: datetime) -> int:
-        rows = await repo.due(tx.conn, T.timeout_at, HELD_STATES, now, DUE_BATCH)
+        rows = await repo.due(tx.conn, T.timeout_at, still_in(*HELD), now, DUE_BATCH)
         s = Settlement(now)
         for row in rows:
             await self.execution.fail_attempt(
@@ -235,15 +237,13 @@ class TaskControl:
         return len(rows)
 
     async def requeue_retries(self, tx: Tx, now: datetime) -> int:
-        rows = await repo.due(
-            tx.conn, T.next_retry_at, [TaskStatus.RETRY_SCHEDULED], now, DUE_BATCH
-        )
+        rows = await repo.due(tx.conn, T.next_retry_at, RETRY_DUE, now, DUE_BATCH)
         events, capabilities = [], set()
         for row in rows:
             updated = await repo.update_guarded(
                 tx.conn,
                 row.task_id,
-                statuses=[TaskStatus.RETRY_SCHEDULED],
+                statuses=RETRY_DUE,
                 values={
                     "status": TaskStatus.PENDING,
                     "next_retry_at": None,
@@ -275,31 +275,12 @@ class TaskControl:
 
     async def mark_offline_agents(self, tx: Tx, now: datetime) -> int:
         cutoff = now - timedelta(seconds=self.settings.agent_offline_after)
-        silent = [
-            r.agent_id
-            for r in await tx.conn.execute(
-                sa.select(agents.c.agent_id).where(
-                    agents.c.online.is_(True), agents.c.last_heartbeat_at <= cutoff
-                )
-            )
-        ]
+        silent = await agent_repository.silent_since(tx.conn, cutoff)
         if not silent:
             return 0
         # tasks first, then agents: the lock order of every other transaction
         await self.release_agent_tasks(tx, silent, now, reason="agent offline")
-        gone = [
-            r.agent_id
-            for r in await tx.conn.execute(
-                sa.update(agents)
-                .where(
-                    agents.c.agent_id.in_(silent),
-                    agents.c.online.is_(True),
-                    agents.c.last_heartbeat_at <= cutoff,
-                )
-                .values(online=False, updated_at=now)
-                .returning(agents.c.agent_id)
-            )
-        ]
+        gone = await agent_repository.mark_offline(tx.conn, silent, cutoff, now)
         await add_events(
             tx.conn,
             [
@@ -312,14 +293,7 @@ class TaskControl:
     async def release_agent_tasks(
         self, tx: Tx, agent_ids: list[str], now: datetime, *, reason: str
     ) -> None:
-        stmt = (
-            sa.select(tasks)
-            .where(T.assigned_agent_id.in_(agent_ids), T.status.in_(HELD_STATES))
-            .order_by(T.task_id)
-        )
-        if tx.conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        rows = list(await tx.conn.execute(stmt))
+        rows = await repo.lock_held_by_agents(tx.conn, agent_ids)
         s = Settlement(now)
         for row in rows:
             await self.release_held(tx, s, row, reason=reason)
@@ -328,11 +302,7 @@ class TaskControl:
 
     async def next_deadline(self, tx: Tx) -> datetime | None:
         task_deadline = await repo.next_deadline(tx.conn)
-        oldest = (
-            await tx.conn.execute(
-                sa.select(sa.func.min(agents.c.last_heartbeat_at)).where(agents.c.online.is_(True))
-            )
-        ).scalar()
+        oldest = await agent_repository.oldest_online_heartbeat(tx.conn)
         found = [d for d in (task_deadline,) if d is not None]
         if oldest is not None:
             found.append(oldest + timedelta(seconds=self.settings.agent_offline_after))

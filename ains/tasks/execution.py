@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.agents import repository as agents_repo
@@ -29,7 +28,7 @@ from ains.tasks import repository as repo
 from ains.tasks.schemas import ReportIn
 from ains.tasks.sealing import seal, unseal_row
 from ains.tasks.settlement import Settlement
-from ains.tasks.states import HELD, TaskStatus
+from ains.tasks.states import HELD, TaskStatus, guard, still_in
 from ains.tasks.views import claimed_view, decrypt_field, task_view
 
 T = tasks.c
@@ -261,12 +260,12 @@ class ExecutionService:
         updated = await repo.update_guarded(
             tx.conn,
             task_id,
-            statuses=[TaskStatus.ASSIGNED],
+            statuses=guard(TaskStatus.RUNNING),
             attempt_id=attempt_id,
             values={
                 "status": TaskStatus.RUNNING,
                 "started_at": now,
-                "delivered_at": sa.func.coalesce(T.delivered_at, now),
+                "delivered_at": repo.delivered_at_or(now),
                 "lease_expires_at": self._lease(now),
                 "updated_at": now,
             },
@@ -302,7 +301,7 @@ class ExecutionService:
         if progress is not None:
             values["progress"] = seal(self.keyring, row.encrypted, task_id, progress)
         updated = await repo.update_guarded(
-            tx.conn, task_id, statuses=HELD_STATES, attempt_id=attempt_id, values=values
+            tx.conn, task_id, statuses=still_in(*HELD), attempt_id=attempt_id, values=values
         )
         if updated is None:
             if row.attempt_id == attempt_id:  # cancelled or timed out under the agent
@@ -365,7 +364,7 @@ class ExecutionService:
                         },
                     }
                 )
-        await repo.complete_many(tx.conn, completions, HELD_STATES)
+        await repo.complete_many(tx.conn, completions, guard(TaskStatus.COMPLETED))
         await s.apply(tx.conn)
         self.publish_after_commit(tx, s)
         return results
@@ -420,7 +419,11 @@ class ExecutionService:
             updated = SimpleNamespace(**{**row._asdict(), **values})
         else:
             updated = await repo.update_guarded(
-                conn, row.task_id, statuses=HELD_STATES, attempt_id=r.attempt_id, values=values
+                conn,
+                row.task_id,
+                statuses=guard(TaskStatus.COMPLETED),
+                attempt_id=r.attempt_id,
+                values=values,
             )
         if updated is None:
             raise self._stale(row, r.attempt_id)
@@ -511,7 +514,11 @@ class ExecutionService:
             target = final_status
             event_type = "task.timed_out" if final_status == TaskStatus.TIMED_OUT else "task.failed"
         updated = await repo.update_guarded(
-            conn, row.task_id, statuses=HELD_STATES, attempt_id=row.attempt_id, values=values
+            conn,
+            row.task_id,
+            statuses=guard(target, among=HELD),
+            attempt_id=row.attempt_id,
+            values=values,
         )
         if updated is None:
             return None

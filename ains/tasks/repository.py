@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ains.models import task_attempts, task_dependencies, tasks
+from ains.db import dialect
+from ains.models import idempotency_keys, task_attempts, task_dependencies, tasks
 from ains.tasks.states import HELD, TaskStatus
 
 T = tasks.c
@@ -41,8 +42,8 @@ async def insert_dependencies(conn: AsyncConnection, pairs: Sequence[tuple[str, 
 
 async def get(conn: AsyncConnection, task_id: str, *, for_update: bool = False) -> Row[Any] | None:
     stmt = sa.select(tasks).where(T.task_id == task_id)
-    if for_update and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+    if for_update:
+        stmt = dialect.for_update(conn, stmt)
     return (await conn.execute(stmt)).first()
 
 
@@ -66,8 +67,8 @@ async def get_many(
     if not ids:
         return []
     stmt = sa.select(*(columns or tasks.c)).where(T.task_id.in_(ids)).order_by(T.task_id)
-    if for_update and conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+    if for_update:
+        stmt = dialect.for_update(conn, stmt)
     return list(await conn.execute(stmt))
 
 
@@ -147,16 +148,12 @@ async def attempted_by(conn: AsyncConnection, task_ids: Iterable[str], agent_id:
 IS_SHARED = T.allowed_viewers != sa.literal_column("'[]'")
 
 
-def visible_to(principal_id: str, team: str | None, dialect: str) -> sa.ColumnElement[bool]:
+def visible_to(
+    conn: AsyncConnection, principal_id: str, team: str | None
+) -> sa.ColumnElement[bool]:
     """The SQL form of `can_view_task` for non-admins: `task_id IN` a union of one indexed
     lookup per way of seeing a task (an OR of them reads the whole table on SQLite)."""
-    if dialect == "postgresql":
-        in_viewers: sa.ColumnElement[bool] = T.allowed_viewers.op("?")(principal_id)
-    else:
-        viewers = sa.func.json_each(T.allowed_viewers).table_valued("value")
-        in_viewers = sa.exists(
-            sa.select(1).select_from(viewers).where(viewers.c.value == principal_id)
-        )
+    in_viewers = dialect.json_array_has(conn, T.allowed_viewers, principal_id)
     ways = [
         T.client_id == principal_id,
         T.assigned_agent_id == principal_id,
@@ -240,8 +237,7 @@ async def take_pending(conn: AsyncConnection, capability: str, limit: int) -> li
         .order_by(T.queue_key)
         .limit(limit)
     )
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
+    stmt = dialect.for_update(conn, stmt, skip_locked=True)
     return [r.task_id for r in await conn.execute(stmt)]
 
 
@@ -316,9 +312,7 @@ async def due(
     limit: int,
 ) -> list[Row[Any]]:
     stmt = sa.select(tasks).where(column <= now, status_in(statuses)).order_by(column).limit(limit)
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    return list(await conn.execute(stmt))
+    return list(await conn.execute(dialect.for_update(conn, stmt, skip_locked=True)))
 
 
 async def next_deadline(conn: AsyncConnection) -> datetime | None:
@@ -385,3 +379,124 @@ async def release_unblocked(
             .returning(T.task_id, T.capability_required, T.client_id, T.batch_id)
         )
     )
+
+
+# --- what agents hold ------------------------------------------------------------------------
+
+
+async def extend_leases_of(conn: AsyncConnection, agent_id: str, until: datetime) -> None:
+    """Renew the leases of every task the agent holds and has received."""
+    await conn.execute(
+        sa.update(tasks)
+        .where(T.assigned_agent_id == agent_id, status_in(HELD), T.delivered_at.is_not(None))
+        .values(lease_expires_at=until)
+    )
+
+
+async def held_by(conn: AsyncConnection, agent_id: str, task_ids: Iterable[str]) -> set[str]:
+    """Those of `task_ids` the agent still holds."""
+    stmt = sa.select(T.task_id).where(
+        T.task_id.in_(list(task_ids)), T.assigned_agent_id == agent_id, status_in(HELD)
+    )
+    return {r.task_id for r in await conn.execute(stmt)}
+
+
+async def cancelled_since(conn: AsyncConnection, agent_id: str, since: datetime) -> list[str]:
+    """The agent's tasks whose cancellation was asked for at or after `since`."""
+    stmt = sa.select(T.task_id).where(
+        T.assigned_agent_id == agent_id, T.cancel_requested.is_(True), T.cancelled_at >= since
+    )
+    return [r.task_id for r in await conn.execute(stmt)]
+
+
+async def lock_held_by_agents(conn: AsyncConnection, agent_ids: Sequence[str]) -> list[Row[Any]]:
+    """The tasks these agents hold, locked in task_id order."""
+    stmt = (
+        sa.select(tasks)
+        .where(T.assigned_agent_id.in_(list(agent_ids)), status_in(HELD))
+        .order_by(T.task_id)
+    )
+    return list(await conn.execute(dialect.for_update(conn, stmt)))
+
+
+def delivered_at_or(now: datetime) -> sa.ColumnElement[Any]:
+    """A task's delivery time, or `now` if it was never marked delivered."""
+    return sa.func.coalesce(T.delivered_at, now)
+
+
+async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
+    rows = await conn.execute(sa.select(T.status, sa.func.count()).group_by(T.status))
+    return {str(status): int(n) for status, n in rows}
+
+
+# --- idempotency keys --------------------------------------------------------------------------
+
+K = idempotency_keys.c
+
+
+async def idempotency_key(
+    conn: AsyncConnection, client_id: str, key: str, now: datetime
+) -> Row[Any] | None:
+    """The client's unexpired use of an Idempotency-Key."""
+    stmt = sa.select(idempotency_keys).where(
+        K.client_id == client_id, K.key == key, K.expires_at > now
+    )
+    return (await conn.execute(stmt)).first()
+
+
+async def remember_idempotency_key(conn: AsyncConnection, row: dict[str, Any]) -> None:
+    """Record a use of an Idempotency-Key, replacing an expired one of the same client."""
+    await conn.execute(
+        sa.delete(idempotency_keys).where(K.client_id == row["client_id"], K.key == row["key"])
+    )
+    await conn.execute(sa.insert(idempotency_keys).values(**row))
+
+
+# --- key rotation: sealed columns, batch by batch -------------------------------------------
+
+
+def of_encrypted_tasks(task_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    return task_id.in_(sa.select(T.task_id).where(T.encrypted.is_(True)))
+
+
+async def encrypted_tasks_batch(
+    conn: AsyncConnection, columns: Sequence[str], after: str | None, size: int
+) -> list[Any]:
+    """The next `size` encrypted tasks after `after` (task_id and `columns`), locked."""
+    stmt = sa.select(T.task_id, *(T[c] for c in columns)).where(T.encrypted.is_(True))
+    if after is not None:
+        stmt = stmt.where(T.task_id > after)
+    stmt = dialect.for_update(conn, stmt.order_by(T.task_id).limit(size))
+    return list(await conn.execute(stmt))
+
+
+async def update_task(conn: AsyncConnection, task_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(sa.update(tasks).where(T.task_id == task_id).values(values))
+
+
+async def encrypted_attempt_errors_batch(
+    conn: AsyncConnection, after: str | None, size: int
+) -> list[Row[Any]]:
+    """The next `size` attempts with an error of an encrypted task after `after`, locked."""
+    A = task_attempts.c
+    stmt = sa.select(A.attempt_id, A.task_id, A.error).where(
+        A.error.is_not(None), of_encrypted_tasks(A.task_id)
+    )
+    if after is not None:
+        stmt = stmt.where(A.attempt_id > after)
+    stmt = dialect.for_update(conn, stmt.order_by(A.attempt_id).limit(size))
+    return list(await conn.execute(stmt))
+
+
+async def set_attempt_error(conn: AsyncConnection, attempt_id: str, error: str) -> None:
+    A = task_attempts.c
+    await conn.execute(
+        sa.update(task_attempts).where(A.attempt_id == attempt_id).values(error=error)
+    )
+
+
+async def columns_of(
+    conn: AsyncConnection, columns: Sequence[sa.Column[Any]], task_ids: Sequence[str]
+) -> list[Row[Any]]:
+    """`columns` of the tasks `task_ids` (absent ones are left out)."""
+    return list(await conn.execute(sa.select(*columns).where(T.task_id.in_(list(task_ids)))))

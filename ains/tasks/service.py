@@ -19,7 +19,7 @@ from ains.db.engine import Tx
 from ains.events.bus import Bus
 from ains.events.repository import add_events, event, task_histories, task_history
 from ains.exceptions import AinsError, Conflict, FieldError, Forbidden, NotFound, Unprocessable
-from ains.models import idempotency_keys, tasks
+from ains.models import tasks
 from ains.pagination import decode_cursor, encode_cursor
 from ains.queue import ordering
 from ains.queue.fairness import stamp_fair_keys
@@ -29,7 +29,7 @@ from ains.tasks import repository as repo
 from ains.tasks.group_commit import GroupCommitter
 from ains.tasks.schemas import TaskIn
 from ains.tasks.sealing import seal, unseal
-from ains.tasks.states import ACTIVE, TERMINAL, TaskStatus
+from ains.tasks.states import ACTIVE, TERMINAL, UNSUCCESSFUL, TaskStatus, still_in
 from ains.tasks.views import task_view
 
 T = tasks.c
@@ -159,7 +159,7 @@ class TaskService:
             row = found.get(dep)
             if row is None or not can_view_task(principal, dict(row._mapping)):
                 raise Unprocessable.field(f"{field}[{i}]", f"unknown task {dep}")
-            if row.status in (TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.TIMED_OUT):
+            if row.status in UNSUCCESSFUL:
                 raise Unprocessable.field(
                     f"{field}[{i}]", f"task {dep} is {row.status} and can never complete"
                 )
@@ -262,15 +262,7 @@ class TaskService:
     async def _replay(
         self, conn: AsyncConnection, client_id: str, key: str, request_hash: str, now: datetime
     ) -> dict[str, Any] | None:
-        row = (
-            await conn.execute(
-                sa.select(idempotency_keys).where(
-                    idempotency_keys.c.client_id == client_id,
-                    idempotency_keys.c.key == key,
-                    idempotency_keys.c.expires_at > now,
-                )
-            )
-        ).first()
+        row = await repo.idempotency_key(conn, client_id, key, now)
         if row is None:
             return None
         if row.request_hash != request_hash:
@@ -293,20 +285,16 @@ class TaskService:
         now: datetime,
     ) -> None:
         expires = now + timedelta(seconds=self.settings.idempotency_ttl_seconds)
-        await conn.execute(
-            sa.delete(idempotency_keys).where(
-                idempotency_keys.c.client_id == client_id, idempotency_keys.c.key == key
-            )
-        )
-        await conn.execute(
-            sa.insert(idempotency_keys).values(
-                client_id=client_id,
-                key=key,
-                request_hash=request_hash,
-                task_id=row["task_id"],
-                created_at=now,
-                expires_at=expires,
-            )
+        await repo.remember_idempotency_key(
+            conn,
+            {
+                "client_id": client_id,
+                "key": key,
+                "request_hash": request_hash,
+                "task_id": row["task_id"],
+                "created_at": now,
+                "expires_at": expires,
+            },
         )
 
     # --- read ------------------------------------------------------------------------------
@@ -401,7 +389,7 @@ class TaskService:
     ) -> dict[str, Any]:
         where: list[sa.ColumnElement[bool]] = []
         if not principal.is_admin:
-            where.append(repo.visible_to(principal.principal_id, principal.team, conn.dialect.name))
+            where.append(repo.visible_to(conn, principal.principal_id, principal.team))
         if filters.get("status"):
             statuses = [s.strip().upper() for s in str(filters["status"]).split(",")]
             unknown = [s for s in statuses if s not in TaskStatus.__members__]
@@ -450,7 +438,7 @@ class TaskService:
         updated = await repo.update_guarded(
             tx.conn,
             task_id,
-            statuses=[s.value for s in ACTIVE],
+            statuses=still_in(*ACTIVE),
             values={
                 "priority": priority,
                 "queue_key": ordering.queue_key(priority, start, aging),

@@ -8,15 +8,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains.agents import repository as agent_repository
 from ains.agents import trust
 from ains.batches.repository import mark_completed
 from ains.events.repository import add_events, event
-from ains.models import agents, trust_records
 from ains.tasks import repository as repo
-from ains.tasks.states import TERMINAL, TaskStatus
+from ains.tasks.states import TERMINAL, TaskStatus, guard
 
 
 @dataclass
@@ -127,13 +126,8 @@ class Settlement:
     async def _apply_agents(self, conn: AsyncConnection) -> None:
         if not self.agents:
             return
-        stmt = sa.select(agents.c.agent_id, agents.c.trust_score, agents.c.capabilities).where(
-            agents.c.agent_id.in_(sorted(self.agents))
-        )
-        if conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
         records: list[dict[str, Any]] = []
-        for agent in await conn.execute(stmt):
+        for agent in await agent_repository.lock_for_settlement(conn, self.agents):
             effect = self.agents[agent.agent_id]
             score = agent.trust_score
             changes = []
@@ -145,22 +139,17 @@ class Settlement:
                 records.append(
                     _trust_record(agent.agent_id, effect.outcomes, changes, score, self.now)
                 )
-            await conn.execute(
-                sa.update(agents)
-                .where(agents.c.agent_id == agent.agent_id)
-                .values(
-                    in_flight=sa.func.max(agents.c.in_flight - effect.released, 0)
-                    if conn.dialect.name == "sqlite"
-                    else sa.func.greatest(agents.c.in_flight - effect.released, 0),
-                    tasks_completed=agents.c.tasks_completed + effect.completed,
-                    tasks_failed=agents.c.tasks_failed + effect.failed,
-                    trust_score=score,
-                    updated_at=self.now,
-                )
+            await agent_repository.settle(
+                conn,
+                agent.agent_id,
+                released=effect.released,
+                completed=effect.completed,
+                failed=effect.failed,
+                trust_score=score,
+                now=self.now,
             )
             self.route_capabilities.update(agent.capabilities)
-        if records:
-            await conn.execute(sa.insert(trust_records), records)
+        await agent_repository.add_trust_records(conn, records)
 
     async def _release_dependants(self, conn: AsyncConnection) -> None:
         dependants = await repo.dependents_of(conn, self.completed_ids)
@@ -198,7 +187,7 @@ class Settlement:
                 updated = await repo.update_guarded(
                     conn,
                     dep_row.task_id,
-                    statuses=[TaskStatus.BLOCKED],
+                    statuses=guard(TaskStatus.CANCELLED, among=[TaskStatus.BLOCKED]),
                     values={
                         "status": TaskStatus.CANCELLED,
                         "cancelled_by": "system",

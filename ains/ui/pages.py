@@ -20,15 +20,13 @@ from ains.exceptions import NotFound, Unprocessable
 from ains.http import ValidatedRoute
 from ains.security.principals import can_change_task
 from ains.services import Services
-from ains.tasks.states import TERMINAL, TaskStatus
+from ains.tasks.states import RETRYABLE, TERMINAL, TaskStatus
 from ains.ui.rendering import query_without, render
 from ains.ui.session import SECURITY_HEADERS, Visitor, visitor
 
 router = APIRouter(route_class=ValidatedRoute, include_in_schema=False)
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 PAGE = 50
-# what `TaskControl.retry` accepts
-RETRYABLE = {TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.TIMED_OUT}
 TASK_FILTERS = ("status", "client_id", "agent_id", "task_type", "capability", "batch_id")
 
 

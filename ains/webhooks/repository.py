@@ -7,20 +7,16 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ains.db import dialect
 from ains.models import webhook_attempts, webhook_cursor, webhook_deliveries, webhooks
 
 W = webhooks.c
 D = webhook_deliveries.c
 A = webhook_attempts.c
 CURSOR = "webhooks"
-
-
-def _is_pg(conn: AsyncConnection) -> bool:
-    return conn.dialect.name == "postgresql"
 
 
 async def insert(conn: AsyncConnection, row: dict[str, Any]) -> None:
@@ -58,12 +54,10 @@ async def delete(conn: AsyncConnection, webhook_id: str) -> None:
 async def lock_cursor(conn: AsyncConnection, now: datetime) -> int:
     """Lock the cursor row for this transaction (PostgreSQL) and return its position."""
     stmt = sa.select(webhook_cursor.c.last_event_id).where(webhook_cursor.c.name == CURSOR)
-    if _is_pg(conn):
-        stmt = stmt.with_for_update()
-    value = (await conn.execute(stmt)).scalar()
+    value = (await conn.execute(dialect.for_update(conn, stmt))).scalar()
     if value is not None:
         return int(value)
-    ins = (postgresql.insert if _is_pg(conn) else sqlite.insert)(webhook_cursor)
+    ins = dialect.insert(conn, webhook_cursor)
     await conn.execute(
         ins.values(name=CURSOR, last_event_id=0, updated_at=now).on_conflict_do_nothing()
     )
@@ -85,7 +79,7 @@ async def add_deliveries(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) 
     """Insert deliveries; one that already exists (same webhook and event) is skipped."""
     if not rows:
         return
-    ins = (postgresql.insert if _is_pg(conn) else sqlite.insert)(webhook_deliveries)
+    ins = dialect.insert(conn, webhook_deliveries)
     await conn.execute(
         ins.on_conflict_do_nothing(index_elements=["webhook_id", "event_id"]), list(rows)
     )
@@ -104,8 +98,7 @@ async def claim_due(
         .order_by(D.next_attempt_at)
         .limit(limit)
     )
-    if _is_pg(conn):
-        stmt = stmt.with_for_update(of=webhook_deliveries, skip_locked=True)
+    stmt = dialect.for_update(conn, stmt, of=webhook_deliveries, skip_locked=True)
     ids = [r.delivery_id for r in await conn.execute(stmt)]
     if not ids:
         return []
@@ -203,3 +196,29 @@ async def attempts_of(conn: AsyncConnection, delivery_ids: Sequence[str]) -> lis
             sa.select(webhook_attempts).where(A.delivery_id.in_(list(delivery_ids))).order_by(A.id)
         )
     )
+
+
+async def secrets_batch(conn: AsyncConnection, after: str | None, size: int) -> list[Row[Any]]:
+    """The next `size` webhooks' secrets after `after` (key rotation), locked."""
+    stmt = sa.select(W.webhook_id, W.secret)
+    if after is not None:
+        stmt = stmt.where(W.webhook_id > after)
+    stmt = dialect.for_update(conn, stmt.order_by(W.webhook_id).limit(size))
+    return list(await conn.execute(stmt))
+
+
+async def set_secret(conn: AsyncConnection, webhook_id: str, secret: str) -> None:
+    await conn.execute(sa.update(webhooks).where(W.webhook_id == webhook_id).values(secret=secret))
+
+
+async def anything_to_deliver(conn: AsyncConnection) -> bool:
+    """Whether a webhook is enabled or a delivery is still owed."""
+    busy = await conn.scalar(
+        sa.select(
+            sa.or_(
+                sa.exists().where(W.enabled.is_(True)),
+                sa.exists().where(D.status.in_(("pending", "sending"))),
+            )
+        )
+    )
+    return bool(busy)
