@@ -22,10 +22,30 @@ app.add_typer(admin_app, name="admin")
 
 def _mount_sdk_commands() -> None:
     from ains_agent.cli import agent_app
-    from ains_client.cli import task_app
+    from ains_client.cli import mount
 
-    app.add_typer(task_app, name="task")
+    mount(app)
     app.add_typer(agent_app, name="agent")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"ains {version('dukenet-ains')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """DukeNet AINS: an AI task network server, its clients and agents."""
 
 
 def _fail(message: str) -> None:
