@@ -21,10 +21,13 @@ app.add_typer(admin_app, name="admin")
 
 
 def _mount_sdk_commands() -> None:
+    if any(group.name == "agent" for group in app.registered_groups):
+        return  # mounted already
     from ains_agent.cli import agent_app
-    from ains_client.cli import mount
+    from ains_client.cli import add_key_commands, mount
 
     mount(app)
+    add_key_commands(keys_app)
     app.add_typer(agent_app, name="agent")
 
 
@@ -217,7 +220,9 @@ def serve(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+) -> None:
     """Apply schema migrations."""
     from ains.db.migrate import upgrade
     from ains.preflight import database_problem
@@ -233,8 +238,10 @@ def db_upgrade(revision: str = "head") -> None:
 def keys_create(
     role: Annotated[str, typer.Option(help="admin | client | agent")],
     principal_id: Annotated[str | None, typer.Option(help="client or agent id")] = None,
-    name: Annotated[str | None, typer.Option()] = None,
-    team: Annotated[str | None, typer.Option()] = None,
+    name: Annotated[
+        str | None, typer.Option(help="A label for the key (default: the role)")
+    ] = None,
+    team: Annotated[str | None, typer.Option(help="Team whose tasks the key may see")] = None,
     expires_in: Annotated[
         str | None,
         typer.Option(help="the key is refused after this long: 3600, 90s, 15m, 12h, 30d, 2w"),

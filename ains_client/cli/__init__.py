@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from ains_client.cli.resources import (
+    add_key_commands,
     agents_app,
     analytics_app,
     batch_app,
@@ -16,7 +17,7 @@ from ains_client.cli.resources import (
 )
 from ains_client.cli.tasks import task_app
 
-__all__ = ["mount", "task_app"]
+__all__ = ["add_key_commands", "mount", "task_app"]
 
 GROUPS = {
     "task": task_app,

@@ -23,6 +23,7 @@ from ains_client.cli._common import (
 )
 
 __all__ = [
+    "add_key_commands",
     "agents_app",
     "analytics_app",
     "batch_app",
@@ -384,3 +385,34 @@ def agents_remove(
     with connect(url, api_key) as client:
         client.agents.deregister(agent_id)
     print_object({"agent_id": agent_id, "removed": True}, as_json)
+
+
+# --- keys (added to `ains keys`, whose `create` works on the database directly) ---------------
+
+
+def add_key_commands(keys_app: typer.Typer) -> None:
+    """`ains keys list` and `ains keys revoke`, over the API with an admin key."""
+
+    @keys_app.command("list")
+    def keys_list(
+        limit: LimitOpt = 100,
+        cursor: CursorOpt = None,
+        as_json: JsonOpt = False,
+        url: UrlOpt = None,
+        api_key: KeyOpt = None,
+    ) -> None:
+        """List API keys (never their secrets), over the API."""
+        with connect(url, api_key) as client:
+            page = client.keys.list(limit=limit, cursor=cursor)
+        columns = [("id", field("key_id")), ("role", field("role")),
+                   ("principal", field("principal_id")), ("name", field("name"))]  # fmt: skip
+        print_page(page, columns, as_json, "key(s)")
+
+    @keys_app.command("revoke")
+    def keys_revoke(
+        key_id: Id, as_json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None
+    ) -> None:
+        """Revoke an API key, over the API."""
+        with connect(url, api_key) as client:
+            client.keys.revoke(key_id)
+        print_object({"key_id": key_id, "revoked": True}, as_json)
