@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pytest
+
 from ains_agent import Agent, TaskContext, TaskResult
 from ains_client import AsyncClient
 from tests.support.server import ServerProcess
@@ -59,8 +61,15 @@ async def test_progress_heartbeat_and_result(server: ServerProcess, uid: str) ->
     assert agent.stats.completed == 1
 
 
-async def test_a_cancellation_stops_the_handler(server: ServerProcess, uid: str) -> None:
-    agent = Agent(f"cancel-{uid}", server.url, wait_seconds=1, heartbeat_interval=0.5)
+@pytest.mark.parametrize("via", ["heartbeat", "event stream"])
+async def test_a_cancellation_stops_the_handler(server: ServerProcess, uid: str, via: str) -> None:
+    # with heartbeats 30 s apart (and the lease renewed later still), only the event stream
+    # can tell the agent within the 10 s this test waits
+    quiet = via == "event stream"
+    agent = Agent(
+        f"cancel-{uid}", server.url, wait_seconds=1, heartbeat_interval=30 if quiet else 0.5,
+        lease_renew_interval=30, stream_cancellations=quiet,
+    )  # fmt: skip
     started = asyncio.Event()
     stopped = asyncio.Event()
 
@@ -77,6 +86,6 @@ async def test_a_cancellation_stops_the_handler(server: ServerProcess, uid: str)
         task = await client.tasks.submit(uid, "t", f"cap-{uid}")
         await asyncio.wait_for(started.wait(), DEADLINE)
         await client.tasks.cancel(task["task_id"], "no longer needed")
-        await asyncio.wait_for(stopped.wait(), DEADLINE)
+        await asyncio.wait_for(stopped.wait(), 10 if quiet else DEADLINE)
         assert (await client.tasks.get(task["task_id"]))["status"] == "CANCELLED"
     assert agent.stats.cancelled == 1 and agent.stats.completed == 0
