@@ -25,7 +25,7 @@ COPY ains_agent ./ains_agent
 RUN pip install . && rm -rf /src
 
 RUN useradd --create-home --uid 10001 ains
-USER ains
+USER 10001
 # With no AINS_DATABASE_URL the server uses ./ains.db (SQLite), here /home/ains/ains.db.
 WORKDIR /home/ains
 

@@ -22,9 +22,10 @@ test: $(BIN)/ains  ## the whole suite, SQLite and PostgreSQL, with line coverage
 	$(BIN)/coverage report
 
 lint: $(BIN)/ains
-	$(BIN)/ruff check ains ains_client ains_agent tests bench tools
-	$(BIN)/ruff format --check ains ains_client ains_agent tests bench tools
+	$(BIN)/ruff check ains ains_client ains_agent tests bench tools examples
+	$(BIN)/ruff format --check ains ains_client ains_agent tests bench tools examples
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile  # and the compose schema check: tests/deploy
 
 docs: $(BIN)/ains  ## the docs site into site/ (mkdocs strict: a broken link or missing page fails)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet

@@ -21,11 +21,34 @@ app.add_typer(admin_app, name="admin")
 
 
 def _mount_sdk_commands() -> None:
+    if any(group.name == "agent" for group in app.registered_groups):
+        return  # mounted already
     from ains_agent.cli import agent_app
-    from ains_client.cli import task_app
+    from ains_client.cli import add_key_commands, mount
 
-    app.add_typer(task_app, name="task")
+    mount(app)
+    add_key_commands(keys_app)
     app.add_typer(agent_app, name="agent")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"ains {version('dukenet-ains')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """DukeNet AINS: an AI task network server, its clients and agents."""
 
 
 def _fail(message: str) -> None:
@@ -198,7 +221,9 @@ def serve(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
+) -> None:
     """Apply schema migrations."""
     from ains.db.migrate import upgrade
     from ains.preflight import database_problem
@@ -214,8 +239,10 @@ def db_upgrade(revision: str = "head") -> None:
 def keys_create(
     role: Annotated[str, typer.Option(help="admin | client | agent")],
     principal_id: Annotated[str | None, typer.Option(help="client or agent id")] = None,
-    name: Annotated[str | None, typer.Option()] = None,
-    team: Annotated[str | None, typer.Option()] = None,
+    name: Annotated[
+        str | None, typer.Option(help="A label for the key (default: the role)")
+    ] = None,
+    team: Annotated[str | None, typer.Option(help="Team whose tasks the key may see")] = None,
     expires_in: Annotated[
         str | None,
         typer.Option(help="the key is refused after this long: 3600, 90s, 15m, 12h, 30d, 2w"),

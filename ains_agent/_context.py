@@ -29,8 +29,21 @@ ProgressSender = Callable[["TaskContext", Any], Coroutine[Any, Any, None]]
 class TaskContext:
     """One claimed task as a handler sees it.
 
-    `cancelled` is set when the server cancels the task (or the lease is lost); async handlers
-    are also cancelled at their next `await`, sync handlers should check `is_cancelled`.
+    What the task is: `task_id`, `attempt_id`, `task_type`, `capability`, `input_data`,
+    `priority`, `metadata`, `dependency_results` (the results of the tasks it depends on, by
+    task id), `timeout_seconds` and `lease_expires_at`; `task` is the whole claimed object.
+
+    Progress: `await task.progress({"done": 3, "of": 10})` sends a task heartbeat carrying the
+    progress (shown in `GET /aitp/tasks/{id}` as `progress`); from a sync handler use
+    `progress_threadsafe()`.
+
+    Heartbeats and leases: the agent renews the lease of a running task on its own (every
+    `lease_renew_interval`, and well before it runs out), so a handler need not; `heartbeat()`
+    renews it at once, e.g. before a long blocking call.
+
+    Cancellation: `cancelled` (an `asyncio.Event`) is set when the server cancels the task, it
+    times out or the lease is lost. Async handlers are also cancelled at their next `await`;
+    sync handlers (run in a thread) should check `is_cancelled` now and then and return.
     """
 
     def __init__(
@@ -62,6 +75,10 @@ class TaskContext:
     async def progress(self, data: Any = None) -> None:
         """Send a task heartbeat with `data` as progress; it also renews the lease."""
         await self._send_progress(self, data)
+
+    async def heartbeat(self) -> None:
+        """Renew the lease now (a task heartbeat without progress data)."""
+        await self._send_progress(self, None)
 
     def progress_threadsafe(self, data: Any = None) -> None:
         """`progress()` for sync handlers running in a thread: sent in the background."""

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.live import Live
 
+from ains_agent._live import RateLine
+from ains_agent._stats import AgentStats
 from ains_agent.sample import HANDLERS, build_agent
 from ains_client import AinsError
 
@@ -39,14 +44,26 @@ def agent(
         str, typer.Option(callback=_check_handler, help="echo | upper | sleep (for all of them).")
     ] = "echo",
     concurrency: Annotated[int, typer.Option(min=1, help="Tasks run at once.")] = 4,
-    fail_rate: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
-    permanent_fail_rate: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
+    fail_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of tasks failed (retryable).")
+    ] = 0.0,
+    permanent_fail_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of tasks failed for good.")
+    ] = 0.0,
     wait_seconds: Annotated[float, typer.Option(min=0.0, max=30.0, help="Claim long-poll.")] = 10.0,
-    heartbeat_interval: Annotated[float, typer.Option(min=0.1)] = 5.0,
+    heartbeat_interval: Annotated[
+        float, typer.Option(min=0.1, help="Seconds between agent heartbeats.")
+    ] = 5.0,
     agent_id: Annotated[str | None, typer.Option(help="Reuse this agent id.")] = None,
-    log_level: Annotated[str, typer.Option(envvar="AINS_LOG_LEVEL")] = "warning",
+    log_level: Annotated[
+        str, typer.Option(envvar="AINS_LOG_LEVEL", help="debug, info, warning or error.")
+    ] = "warning",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the final counts as JSON when it stops.")
+    ] = False,
 ) -> None:
-    """Register, claim tasks for the capabilities, run the handler and report until stopped."""
+    """Register, claim tasks for the capabilities, run the handler and report until stopped;
+    on a terminal a live line shows claimed/completed/failed per second."""
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
@@ -63,9 +80,17 @@ def agent(
         heartbeat_interval=heartbeat_interval, on_ready=ready,
     )  # fmt: skip
     try:
-        stats = sample.run()
+        with Live(RateLine(sample.stats), console=err, refresh_per_second=1, transient=True):
+            stats = sample.run()
     except AinsError as exc:
         err.print(f"[red]agent stopped:[/red] {exc.message}")
-        out.print(sample.stats.summary(), highlight=False)
-        raise typer.Exit(1) from exc
-    out.print(stats.summary(), highlight=False)
+        _final(sample.stats, as_json)
+        raise typer.Exit(1) from None
+    _final(stats, as_json)
+
+
+def _final(stats: AgentStats, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(asdict(stats)))
+    else:
+        out.print(stats.summary(), highlight=False)

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from ains_client._exceptions import AinsError, error_from_problem
+from ains_client._exceptions import AinsError, NetworkError, error_from_problem
 
 __all__ = ["DEFAULT_TIMEOUT", "DEFAULT_URL", "AsyncRequester", "BaseClient", "Call", "Requester"]
 
@@ -82,6 +82,16 @@ class BaseClient:
         if call.params:
             kwargs["params"] = call.params
         return kwargs
+
+    def _network_error(self, exc: httpx.TransportError) -> NetworkError:
+        """One readable line: unreachable (refused, DNS) or no answer in time."""
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            message = f"the server is unreachable at {self.base_url}"
+        elif isinstance(exc, httpx.TimeoutException):
+            message = f"no answer from {self.base_url} within {self.timeout:g}s"
+        else:
+            message = f"the connection to {self.base_url} failed ({type(exc).__name__})"
+        return NetworkError(message, url=self.base_url)
 
     @staticmethod
     def _parse(response: httpx.Response) -> Any:

@@ -54,7 +54,12 @@ class AinsError(Exception):
 
 
 class NetworkError(AinsError):
-    """The request did not get an HTTP answer (connection refused, reset, read timeout)."""
+    """The request did not get an HTTP answer (connection refused, reset, read timeout); `url`
+    is the server that was asked."""
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
 
 
 class WaitTimeout(AinsError, TimeoutError):

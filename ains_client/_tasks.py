@@ -64,6 +64,14 @@ def _cancel_call(task_id: str, reason: str | None) -> Call:
     return Call("DELETE", f"/aitp/tasks/{task_id}", json={"reason": reason} if reason else None)
 
 
+def _priority_call(task_id: str, priority: int) -> Call:
+    return Call("PUT", f"/aitp/tasks/{task_id}/priority", json={"priority": priority})
+
+
+def _timeout_call(task_id: str, timeout_seconds: float) -> Call:
+    return Call("PUT", f"/aitp/tasks/{task_id}/timeout", json={"timeout_seconds": timeout_seconds})
+
+
 class Tasks:
     """Task calls of the synchronous `Client` (`client.tasks`)."""
 
@@ -141,6 +149,21 @@ class Tasks:
     def cancel(self, task_id: str, reason: str | None = None) -> JSONObject:
         """Cancel a non-terminal task (`DELETE /aitp/tasks/{id}`), recording `reason`."""
         result: JSONObject = self._client.send_call(_cancel_call(task_id, reason))
+        return result
+
+    def retry(self, task_id: str) -> JSONObject:
+        """Put a FAILED, TIMED_OUT or CANCELLED task back to PENDING (`POST …/retry`)."""
+        result: JSONObject = self._client.send_call(Call("POST", f"/aitp/tasks/{task_id}/retry"))
+        return result
+
+    def set_priority(self, task_id: str, priority: int) -> JSONObject:
+        """Change the priority (1-10) of a task still waiting."""
+        result: JSONObject = self._client.send_call(_priority_call(task_id, priority))
+        return result
+
+    def set_timeout(self, task_id: str, timeout_seconds: float) -> JSONObject:
+        """Change the per-attempt timeout of a task not yet terminal."""
+        result: JSONObject = self._client.send_call(_timeout_call(task_id, timeout_seconds))
         return result
 
     def wait(
@@ -239,6 +262,22 @@ class AsyncTasks:
     async def cancel(self, task_id: str, reason: str | None = None) -> JSONObject:
         """Cancel a non-terminal task (`DELETE /aitp/tasks/{id}`), recording `reason`."""
         result: JSONObject = await self._client.send_call(_cancel_call(task_id, reason))
+        return result
+
+    async def retry(self, task_id: str) -> JSONObject:
+        """Put a FAILED, TIMED_OUT or CANCELLED task back to PENDING (`POST …/retry`)."""
+        call = Call("POST", f"/aitp/tasks/{task_id}/retry")
+        result: JSONObject = await self._client.send_call(call)
+        return result
+
+    async def set_priority(self, task_id: str, priority: int) -> JSONObject:
+        """Change the priority (1-10) of a task still waiting."""
+        result: JSONObject = await self._client.send_call(_priority_call(task_id, priority))
+        return result
+
+    async def set_timeout(self, task_id: str, timeout_seconds: float) -> JSONObject:
+        """Change the per-attempt timeout of a task not yet terminal."""
+        result: JSONObject = await self._client.send_call(_timeout_call(task_id, timeout_seconds))
         return result
 
     async def wait(
