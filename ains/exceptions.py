@@ -1,5 +1,5 @@
 """The root error: every error a client may see carries its HTTP status and renders as
-RFC 9457 problem+json (see ains/errors.py)."""
+RFC 9457 problem+json (rendered by `ains.http.problem`)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 No other module asks which database it talks to: repositories call these helpers, which
 answer with the statement, expression or value that database needs
-(`tests/unit/test_dialect_seam.py` keeps it so)."""
+(`tests/architecture/test_dialect_seam.py` keeps it so)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Every guarded change of a task row (`UPDATE … WHERE status IN (…)`) takes its allowed states
 from here: `guard` for a change of state, `still_in` for a change that keeps it
-(`tests/unit/test_state_guards.py` keeps it so)."""
+(`tests/architecture/test_state_guards.py` keeps it so)."""
 
 from __future__ import annotations
 

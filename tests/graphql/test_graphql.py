@@ -54,7 +54,7 @@ def unprocessable_field(body: dict[str, Any]) -> str:
     return str(error["extensions"]["errors"][0]["field"])
 
 
-# tests/e2e/test_fuzz.py's hostile input
+# tests/security/test_fuzz.py's hostile input
 HOSTILE_VALUES = [
     '"\\u0000"', '"a\\u0000b"', '"\\ud800"', DEEP, "NaN", "Infinity", "1e999", "1e308",
     "5e-324", "100000000000000000000000000000", "18446744073709551615", "-1", "0", "1.5",
@@ -525,7 +525,7 @@ def test_graphiql_is_served_with_its_assets_and_no_cdn(gql_server: ServerProcess
 def test_hostile_bodies_and_values_are_never_a_500(
     gql_server: ServerProcess, admin: httpx.Client, uid: str
 ) -> None:
-    """The fuzz of tests/e2e/test_fuzz.py, on /graphql: no 5xx, and no error that is a 500 in
+    """The fuzz of tests/security/test_fuzz.py, on /graphql: no 5xx, and no error that is a 500 in
     disguise (INTERNAL_SERVER_ERROR) either."""
     json_headers = {"content-type": "application/json"}
     for body in HOSTILE_BODIES:

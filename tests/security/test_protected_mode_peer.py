@@ -1,7 +1,7 @@
 """Protected mode looks at the caller's address, not only the listen address. A loopback-only
 server cannot be reached from another address over real TCP, so the app itself is driven here
 through an ASGI transport that sets the peer (the real-process flow is in
-tests/e2e/test_auth_hardening.py)."""
+tests/security/test_auth_hardening.py)."""
 
 from __future__ import annotations
 
