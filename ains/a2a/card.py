@@ -74,9 +74,7 @@ def build_card(
             )
         )
     )
-    card.security_requirements.append(
-        SecurityRequirement(schemes={"bearer": StringList(list=[])})
-    )
+    card.security_requirements.append(SecurityRequirement(schemes={"bearer": StringList(list=[])}))
     return card
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 from a2a.server.context import ServerCallContext
 from a2a.server.events.event_queue import Event
@@ -175,7 +175,10 @@ class AinsRequestHandler(RequestHandler):
             sub = services.streams.open(principal)
         except AinsError as exc:
             _translate(exc)
-        stream = services.streams.messages(sub, StreamFilter(task_ids=frozenset({task_id})), None)
+        only_this = StreamFilter(task_ids=frozenset({task_id}))
+        stream = cast(
+            AsyncGenerator[dict[str, Any]], services.streams.messages(sub, only_this, None)
+        )
         try:
             async with contextlib.aclosing(stream) as messages:
                 await anext(messages)  # attached: no event after this point can be missed

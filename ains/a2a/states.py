@@ -8,7 +8,7 @@ from ains.tasks.states import TaskStatus
 
 S = TaskStatus
 
-TO_A2A: dict[TaskStatus, TaskState.ValueType] = {
+TO_A2A: dict[TaskStatus, TaskState] = {
     S.BLOCKED: TaskState.TASK_STATE_SUBMITTED,
     S.PENDING: TaskState.TASK_STATE_SUBMITTED,
     S.ASSIGNED: TaskState.TASK_STATE_SUBMITTED,
@@ -20,7 +20,7 @@ TO_A2A: dict[TaskStatus, TaskState.ValueType] = {
     S.CANCELLED: TaskState.TASK_STATE_CANCELED,
 }
 
-FINAL: frozenset[TaskState.ValueType] = frozenset(
+FINAL: frozenset[TaskState] = frozenset(
     {
         TaskState.TASK_STATE_COMPLETED,
         TaskState.TASK_STATE_FAILED,
@@ -30,11 +30,11 @@ FINAL: frozenset[TaskState.ValueType] = frozenset(
 )
 
 
-def to_a2a(status: str) -> TaskState.ValueType:
+def to_a2a(status: str) -> TaskState:
     return TO_A2A[TaskStatus(status)]
 
 
-def from_a2a(state: TaskState.ValueType) -> list[TaskStatus]:
+def from_a2a(state: TaskState) -> list[TaskStatus]:
     """Our statuses an A2A state stands for; none for the states AINS never enters
     (input-required, auth-required, rejected)."""
     return [ours for ours, theirs in TO_A2A.items() if theirs == state]

@@ -41,7 +41,9 @@ def echo_cap(server: ServerProcess, uid: str) -> Iterator[str]:
     try:
         with server.client() as api:
             wait_for(
-                lambda: api.get("/ains/agents", params={"capability": cap, "online": "true"}).json()["items"],
+                lambda: api.get(
+                    "/ains/agents", params={"capability": cap, "online": "true"}
+                ).json()["items"],
                 timeout=60,
                 message=f"agent for {cap} registered\n{agent.log()}",
             )
