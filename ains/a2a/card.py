@@ -62,7 +62,9 @@ def build_card(
         description=description,
         version=__version__,
         supported_interfaces=interfaces(base_url),
-        capabilities=AgentCapabilities(streaming=True, push_notifications=False),
+        capabilities=AgentCapabilities(
+            streaming=True, push_notifications=False, extended_agent_card=True
+        ),
         default_input_modes=["application/json", "text/plain"],
         default_output_modes=["application/json"],
         skills=[skill(cap, offered[cap]) for cap in sorted(offered)],

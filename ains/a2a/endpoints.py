@@ -11,6 +11,7 @@ from a2a.server.context import ServerCallContext
 from a2a.server.routes.common import DefaultServerCallContextBuilder
 from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
 from a2a.server.routes.rest_dispatcher import RestDispatcher
+from a2a.utils.constants import PROTOCOL_VERSION_1_0, VERSION_HEADER
 from fastapi import APIRouter, Request, Response
 from google.protobuf.json_format import MessageToDict
 
@@ -43,6 +44,14 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 async def _dispatch(request: Request, endpoint: Endpoint, task_id: str | None = None) -> Response:
     await caller(request)
+    if endpoint is not _jsonrpc.handle_requests and VERSION_HEADER not in request.headers:
+        # HTTP+JSON is served in 1.0 only: a request that names no version means 1.0 here
+        # (on JSON-RPC no version means 0.3, whose method names are served too)
+        request.scope["headers"] = [
+            *request.scope["headers"],
+            (VERSION_HEADER.lower().encode(), PROTOCOL_VERSION_1_0.encode()),
+        ]
+        request = Request(request.scope, request.receive)  # its headers are read anew
     if task_id is not None:
         request.scope["path_params"]["id"] = task_id
     return await endpoint(request)
