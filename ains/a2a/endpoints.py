@@ -42,9 +42,11 @@ _rest = RestDispatcher(_handler, _context)
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-async def _dispatch(request: Request, endpoint: Endpoint, task_id: str | None = None) -> Response:
+async def _dispatch(
+    request: Request, endpoint: Endpoint, task_id: str | None = None, *, rest: bool = True
+) -> Response:
     await caller(request)
-    if endpoint is not _jsonrpc.handle_requests and VERSION_HEADER not in request.headers:
+    if rest and VERSION_HEADER not in request.headers:
         # HTTP+JSON is served in 1.0 only: a request that names no version means 1.0 here
         # (on JSON-RPC no version means 0.3, whose method names are served too)
         request.scope["headers"] = [
@@ -77,7 +79,7 @@ async def agent_agent_card(agent_id: str, request: Request) -> Response:
 
 @router.post(JSONRPC_PATH)
 async def a2a_jsonrpc(request: Request) -> Response:
-    return await _dispatch(request, _jsonrpc.handle_requests)
+    return await _dispatch(request, _jsonrpc.handle_requests, rest=False)
 
 
 @router.post(f"{REST_PATH}/message:send")

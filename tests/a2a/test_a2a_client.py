@@ -169,3 +169,32 @@ async def test_a_message_without_a_skill_or_for_an_unknown_task_is_refused(
         await collect(client.send_message(SendMessageRequest(message=message(None))))
     with pytest.raises(A2AError):
         await client.get_task(GetTaskRequest(id="no-such-task"))
+
+
+def test_older_clients_use_the_0_3_method_names_on_the_same_endpoint(
+    server: ServerProcess, echo_cap: str
+) -> None:
+    def call(api: httpx.Client, method: str, params: dict[str, object]) -> dict[str, object]:
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        answer: dict[str, object] = api.post("/a2a/jsonrpc", json=body).json()
+        return answer
+
+    message = {
+        "messageId": uuid.uuid4().hex,
+        "role": "user",
+        "kind": "message",
+        "parts": [{"kind": "data", "data": {"k": "v"}}],
+        "metadata": {"skill": echo_cap},
+    }
+    with server.client() as api:
+        sent = call(api, "message/send", {"message": message})["result"]
+        assert isinstance(sent, dict)
+        assert sent["status"]["state"] == "completed"
+        assert sent["artifacts"][0]["parts"][0]["data"] == {"echo": {"k": "v"}}
+        got = call(api, "tasks/get", {"id": sent["id"]})["result"]
+        assert isinstance(got, dict)
+        assert got["status"]["state"] == "completed"
+        refused = call(api, "tasks/cancel", {"id": sent["id"]})
+        assert "error" in refused
+        unknown = call(api, "tasks/get", {"id": "no-such-task"})
+        assert "error" in unknown
