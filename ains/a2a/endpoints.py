@@ -15,6 +15,7 @@ from a2a.utils.constants import PROTOCOL_VERSION_1_0, VERSION_HEADER
 from fastapi import APIRouter, Request, Response
 from google.protobuf.json_format import MessageToDict
 
+from ains import json_input
 from ains.a2a import card
 from ains.a2a.card import JSONRPC_PATH, REST_PATH
 from ains.a2a.handler import AinsRequestHandler
@@ -56,6 +57,10 @@ async def _dispatch(
         request = Request(request.scope, request.receive)  # its headers are read anew
     if task_id is not None:
         request.scope["path_params"]["id"] = task_id
+    body = await request.body()  # kept by the request for the dispatcher to parse
+    if body:
+        # refused as on every REST route: NUL, lone surrogates, non-finite numbers, depth
+        json_input.decode(body, request.app.state.services.settings.max_json_depth)
     return await endpoint(request)
 
 

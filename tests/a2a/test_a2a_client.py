@@ -198,3 +198,20 @@ def test_older_clients_use_the_0_3_method_names_on_the_same_endpoint(
         assert "error" in refused
         unknown = call(api, "tasks/get", {"id": "no-such-task"})
         assert "error" in unknown
+
+
+@pytest.mark.parametrize("path", ["/a2a/jsonrpc", "/a2a/rest/message:send"])
+def test_a_body_the_databases_would_refuse_is_a_422_as_on_rest(
+    server: ServerProcess, path: str
+) -> None:
+    text = '{"kind": "text", "text": "nul \\u0000 here"}'
+    body = (
+        '{"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": {"message": '
+        '{"messageId": "m", "role": "user", "metadata": {"skill": "x:v1"}, "parts": ['
+        + text
+        + "]}}}"
+    )
+    with server.client() as api:
+        r = api.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
