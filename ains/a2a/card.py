@@ -63,7 +63,7 @@ def build_card(
         version=__version__,
         supported_interfaces=interfaces(base_url),
         capabilities=AgentCapabilities(
-            streaming=True, push_notifications=False, extended_agent_card=True
+            streaming=True, push_notifications=True, extended_agent_card=True
         ),
         default_input_modes=["application/json", "text/plain"],
         default_output_modes=["application/json"],

@@ -117,6 +117,26 @@ async def a2a_get_task(task_id: str, request: Request) -> Response:
     return await _dispatch(request, _rest.on_get_task, task_id)
 
 
+@router.post(REST_PATH + "/tasks/{task_id}/pushNotificationConfigs")
+async def a2a_create_push_config(task_id: str, request: Request) -> Response:
+    return await _dispatch(request, _rest.set_push_notification, task_id)
+
+
+@router.get(REST_PATH + "/tasks/{task_id}/pushNotificationConfigs")
+async def a2a_list_push_configs(task_id: str, request: Request) -> Response:
+    return await _dispatch(request, _rest.list_push_notifications, task_id)
+
+
+@router.get(REST_PATH + "/tasks/{task_id}/pushNotificationConfigs/{push_id}")
+async def a2a_get_push_config(task_id: str, push_id: str, request: Request) -> Response:
+    return await _dispatch(request, _rest.get_push_notification, task_id)
+
+
+@router.delete(REST_PATH + "/tasks/{task_id}/pushNotificationConfigs/{push_id}")
+async def a2a_delete_push_config(task_id: str, push_id: str, request: Request) -> Response:
+    return await _dispatch(request, _rest.delete_push_notification, task_id)
+
+
 @router.get(f"{REST_PATH}/extendedAgentCard")
 async def a2a_extended_agent_card(request: Request) -> Response:
     return await _dispatch(request, _rest.handle_authenticated_agent_card)

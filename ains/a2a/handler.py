@@ -33,12 +33,11 @@ from a2a.utils.errors import (
     InternalError,
     InvalidParamsError,
     InvalidRequestError,
-    PushNotificationNotSupportedError,
     TaskNotCancelableError,
     TaskNotFoundError,
 )
 
-from ains.a2a import card, convert
+from ains.a2a import card, convert, push
 from ains.a2a.states import FINAL, from_a2a
 from ains.events.stream import StreamFilter
 from ains.exceptions import AinsError, BadRequest, Conflict, NotFound, Unprocessable
@@ -48,7 +47,6 @@ from ains.services import Services
 R = TypeVar("R")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
-PUSH_UNSUPPORTED = "push notifications: use an AINS webhook (POST /aitp/webhooks) for now"
 
 
 def _caller(context: ServerCallContext) -> tuple[Services, Principal]:
@@ -217,22 +215,49 @@ class AinsRequestHandler(RequestHandler):
     async def on_create_task_push_notification_config(
         self, params: TaskPushNotificationConfig, context: ServerCallContext
     ) -> TaskPushNotificationConfig:
-        raise PushNotificationNotSupportedError(PUSH_UNSUPPORTED)
+        services, principal = _caller(context)
+        body = push.webhook_for(params)
+        async with services.db.transaction() as tx:
+            await _ours(services.tasks.get_visible(tx.conn, principal, params.task_id))
+            created = await _ours(
+                services.webhooks.create(tx, principal, body, task_id=params.task_id)
+            )
+        return push.config(params.task_id, created["webhook_id"], created["url"], body.secret)
+
+    async def _push_row(self, context: ServerCallContext, task_id: str, config_id: str) -> Any:
+        services, principal = _caller(context)
+        async with services.db.read() as conn:
+            await _ours(services.tasks.get_visible(conn, principal, task_id))
+            rows = await services.webhooks.for_task(conn, principal, task_id)
+        for row in rows:
+            if row.webhook_id == config_id:
+                return row
+        raise TaskNotFoundError(f"push notification config {config_id} not found")
 
     async def on_get_task_push_notification_config(
         self, params: GetTaskPushNotificationConfigRequest, context: ServerCallContext
     ) -> TaskPushNotificationConfig:
-        raise PushNotificationNotSupportedError(PUSH_UNSUPPORTED)
+        row = await self._push_row(context, params.task_id, params.id)
+        return push.config(params.task_id, row.webhook_id, row.url)
 
     async def on_list_task_push_notification_configs(
         self, params: ListTaskPushNotificationConfigsRequest, context: ServerCallContext
     ) -> ListTaskPushNotificationConfigsResponse:
-        raise PushNotificationNotSupportedError(PUSH_UNSUPPORTED)
+        services, principal = _caller(context)
+        async with services.db.read() as conn:
+            await _ours(services.tasks.get_visible(conn, principal, params.task_id))
+            rows = await services.webhooks.for_task(conn, principal, params.task_id)
+        return ListTaskPushNotificationConfigsResponse(
+            configs=[push.config(params.task_id, r.webhook_id, r.url) for r in rows]
+        )
 
     async def on_delete_task_push_notification_config(
         self, params: DeleteTaskPushNotificationConfigRequest, context: ServerCallContext
     ) -> None:
-        raise PushNotificationNotSupportedError(PUSH_UNSUPPORTED)
+        services, principal = _caller(context)
+        row = await self._push_row(context, params.task_id, params.id)
+        async with services.db.transaction() as tx:
+            await _ours(services.webhooks.delete(tx, principal, row.webhook_id))
 
     async def on_get_extended_agent_card(
         self, params: GetExtendedAgentCardRequest, context: ServerCallContext
