@@ -123,10 +123,19 @@ class AinsRequestHandler(RequestHandler):
     ) -> dict[str, Any]:
         services, principal = _caller(context)
         item = convert.submission(params)
+        asked: TaskPushNotificationConfig | None = None
+        if params.configuration.HasField("task_push_notification_config"):
+            # checked before the task exists, so a refused config leaves no task behind
+            asked = TaskPushNotificationConfig()
+            asked.CopyFrom(params.configuration.task_push_notification_config)
+            await _ours(services.webhooks.check_destination(push.webhook_for(asked).url))
         submitted = await _ours(services.tasks.submit_grouped(principal, item))
         if submitted is None:
             async with services.db.transaction() as tx:
                 submitted = await _ours(services.tasks.submit(tx, principal, item))
+        if asked is not None:
+            asked.task_id = submitted.task["task_id"]
+            await self.on_create_task_push_notification_config(asked, context)
         return submitted.task
 
     async def on_message_send(

@@ -120,3 +120,19 @@ async def test_a_config_without_a_token_is_given_one_and_an_unsafe_url_is_refuse
         await client.create_task_push_notification_config(
             TaskPushNotificationConfig(task_id="no-such-task", url="http://127.0.0.1:9/hook")
         )
+
+
+async def test_a_push_config_given_with_the_message_is_applied_to_the_new_task(
+    client: Client, uid: str
+) -> None:
+    request = _message(f"nobody-{uid}:v1", "x")
+    request.configuration.task_push_notification_config.url = "http://127.0.0.1:9/hook"
+    task = [e async for e in client.send_message(request)][-1].task
+    listed = await client.list_task_push_notification_configs(
+        ListTaskPushNotificationConfigsRequest(task_id=task.id)
+    )
+    assert [c.url for c in listed.configs] == ["http://127.0.0.1:9/hook"]
+    refused = _message(f"nobody-{uid}:v1", "y")
+    refused.configuration.task_push_notification_config.url = "http://10.0.0.1/hook"
+    with pytest.raises(A2AError, match="url"):
+        [e async for e in client.send_message(refused)]

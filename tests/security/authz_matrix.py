@@ -218,6 +218,10 @@ def jsonrpc_found_only_if_visible(
     return None if found == cell.sees_task() else f"found={found}, sees={cell.sees_task()}"
 
 
+def push_config_body(_w: World, _t: Target, _c: Cell) -> dict[str, Any]:
+    return {"url": DEAD_URL, "token": "matrix-token"}
+
+
 def a2a_task_change(ok: int) -> Rule:
     """As `task_change`, but A2A has no "forbidden": a viewer's cancel is an invalid request."""
 
@@ -377,6 +381,16 @@ ROWS: tuple[Row, ...] = (
         Case(task_read(200), on=PENDING, by_visibility=True, stream=True)),
     row("POST", "/a2a/rest/tasks/{task_id}:subscribe",
         Case(task_read(200), on=FAILED, by_visibility=True)),
+    row("POST", "/a2a/rest/tasks/{task_id}/pushNotificationConfigs",
+        Case(task_read(200), on=PENDING, by_visibility=True, body=push_config_body)),
+    row("GET", "/a2a/rest/tasks/{task_id}/pushNotificationConfigs",
+        Case(task_read(200), on=PENDING, by_visibility=True)),
+    # a push config is its creator's (and admins'): whoever else sees the task is told the
+    # config does not exist
+    row("GET", "/a2a/rest/tasks/{task_id}/pushNotificationConfigs/{push_id}",
+        Case(owner(200), on="pushed_task", by_visibility=True)),
+    row("DELETE", "/a2a/rest/tasks/{task_id}/pushNotificationConfigs/{push_id}",
+        Case(owner(200), on="pushed_task", by_visibility=True, changes=True)),
     row("GET", "/a2a/rest/extendedAgentCard", Case(anyone(200))),
     # --- tasks, agent side
     row("POST", "/aitp/agents/{agent_id}/claim",
