@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from ains import __version__
+from ains.a2a.endpoints import router as a2a_router
 from ains.agents.endpoints import router as agents_router
 from ains.analytics.endpoints import router as analytics_router
 from ains.audit.endpoints import router as audit_router
@@ -118,6 +119,7 @@ def routers() -> list[Any]:
         events_router,
         maintenance_router,
         seed004_router,
+        a2a_router,
         tasks_router,
     ]
 

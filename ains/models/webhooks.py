@@ -18,6 +18,8 @@ webhooks = sa.Table(
     sa.Column("disabled_reason", sa.Text),
     ts("created_at", nullable=False),
     ts("updated_at", nullable=False),
+    # an A2A push-notification config: the webhook is about this task only
+    sa.Column("task_id", sa.String(64), index=True),
 )
 
 webhook_deliveries = sa.Table(

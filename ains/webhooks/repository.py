@@ -34,6 +34,11 @@ async def list_for(conn: AsyncConnection, owner_id: str | None, limit: int) -> l
     return list(await conn.execute(stmt))
 
 
+async def for_task(conn: AsyncConnection, task_id: str) -> list[Row[Any]]:
+    stmt = sa.select(webhooks).where(W.task_id == task_id).order_by(W.webhook_id)
+    return list(await conn.execute(stmt))
+
+
 async def enabled(conn: AsyncConnection) -> list[Row[Any]]:
     return list(await conn.execute(sa.select(webhooks).where(W.enabled.is_(True))))
 

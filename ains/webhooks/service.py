@@ -115,7 +115,10 @@ class WebhookService:
             return body.client_id, "client", None
         return principal.principal_id, principal.role, principal.team
 
-    async def create(self, tx: Tx, principal: Principal, body: WebhookIn) -> dict[str, Any]:
+    async def create(
+        self, tx: Tx, principal: Principal, body: WebhookIn, task_id: str | None = None
+    ) -> dict[str, Any]:
+        """A webhook; with ``task_id``, about that task's events only (A2A push configs)."""
         await self.check_destination(body.url)
         secret = body.secret or generate_secret()
         _check_secret(secret)
@@ -136,11 +139,19 @@ class WebhookService:
             "disabled_reason": None,
             "created_at": now,
             "updated_at": now,
+            "task_id": task_id,
         }
         await repo.insert(tx.conn, row)
         view = webhook_view(await repo.get(tx.conn, webhook_id))
         view["secret"] = secret  # shown once
         return view
+
+    async def for_task(
+        self, conn: AsyncConnection, principal: Principal, task_id: str
+    ) -> list[Any]:
+        """The caller's webhooks about one task (its A2A push configs); an admin sees all."""
+        rows = await repo.for_task(conn, task_id)
+        return [r for r in rows if principal.is_admin or r.owner_id == principal.principal_id]
 
     async def visible(self, conn: AsyncConnection, principal: Principal, webhook_id: str) -> Any:
         row = await repo.get(conn, webhook_id)
@@ -318,6 +329,8 @@ class WebhookService:
         payload: dict[str, Any] | None = None
         for hook in hooks:
             if not matches(hook.events, ev["event_type"]) or ev["occurred_at"] < hook.created_at:
+                continue
+            if hook.task_id is not None and hook.task_id != ev.get("task_id"):
                 continue
             owner = Principal(hook.owner_role, hook.owner_id, hook.team)
             if not feed.may_see(owner, ev, task):

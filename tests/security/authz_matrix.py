@@ -192,6 +192,48 @@ def shows_own_tasks(w: World, _t: Target, cell: Cell, r: httpx.Response) -> str 
     return "client A is shown none of its own tasks"
 
 
+def a2a_message(w: World, _t: Target, _c: Cell) -> dict[str, Any]:
+    """An A2A SendMessage for the idle capability, answered at once (the task stays pending)."""
+    message = {"messageId": uuid.uuid4().hex, "role": "ROLE_USER", "parts": [{"text": "m"}]}
+    return {
+        "message": {**message, "metadata": {"skill": w.idle_cap}},
+        "configuration": {"returnImmediately": True},
+    }
+
+
+def a2a_message_without_skill(_w: World, _t: Target, _c: Cell) -> dict[str, Any]:
+    """Refused (400) before any stream starts: the matrix reads a status, not a stream."""
+    return {"message": {"messageId": uuid.uuid4().hex, "role": "ROLE_USER", "parts": []}}
+
+
+def jsonrpc_get_target(_w: World, t: Target, _c: Cell) -> dict[str, Any]:
+    """A2A 0.3's `tasks/get` (JSON-RPC without an A2A-Version header speaks 0.3)."""
+    return {"jsonrpc": "2.0", "id": 1, "method": "tasks/get", "params": {"id": t.params["task_id"]}}
+
+
+def jsonrpc_found_only_if_visible(
+    _w: World, _t: Target, cell: Cell, r: httpx.Response
+) -> str | None:
+    """JSON-RPC answers 200 either way: the task is in the result only for who may see it."""
+    found = "result" in r.json()
+    return None if found == cell.sees_task() else f"found={found}, sees={cell.sees_task()}"
+
+
+def push_config_body(_w: World, _t: Target, _c: Cell) -> dict[str, Any]:
+    return {"url": DEAD_URL, "token": "matrix-token"}
+
+
+def a2a_task_change(ok: int) -> Rule:
+    """As `task_change`, but A2A has no "forbidden": a viewer's cancel is an invalid request."""
+
+    def rule(cell: Cell) -> int:
+        if cell.principal in ("admin", "client_a"):
+            return ok
+        return 400 if cell.sees_task() else 404
+
+    return _authenticated(rule)
+
+
 def delivered(_w: World, _t: Target, _c: Cell, r: httpx.Response) -> str | None:
     """Client B's webhook has been offered events (so the leak search reads payloads)."""
     return None if r.json()["items"] else "client B's webhook has no deliveries"
@@ -358,6 +400,34 @@ ROWS: tuple[Row, ...] = (
     row("PUT", "/aitp/tasks/{task_id}/timeout",
         Case(task_change(200), on=PENDING, by_visibility=True, changes=True,
              body=lambda *_: {"timeout_seconds": 600})),
+    # --- the A2A front door (ains/a2a, docs/a2a.md)
+    row("GET", "/.well-known/agent-card.json", Case(anyone(200))),
+    row("GET", "/a2a/agents/{agent_id}/agent-card.json", Case(anyone(200), on="own_agent")),
+    row("POST", "/a2a/jsonrpc",
+        Case(anyone(200), on=PENDING, by_visibility=True, body=jsonrpc_get_target,
+             check=jsonrpc_found_only_if_visible)),
+    row("POST", "/a2a/rest/message:send", Case(anyone(200), body=a2a_message)),
+    row("POST", "/a2a/rest/message:stream", Case(anyone(400), body=a2a_message_without_skill)),
+    row("GET", "/a2a/rest/tasks", Case(anyone(200), check=shows_own_tasks)),
+    row("GET", "/a2a/rest/tasks/{task_id}", Case(task_read(200), on=PENDING, by_visibility=True),
+        Case(task_read(200), on=FAILED, by_visibility=True)),
+    row("POST", "/a2a/rest/tasks/{task_id}:cancel",
+        Case(a2a_task_change(200), on=PENDING, by_visibility=True, changes=True)),
+    row("GET", "/a2a/rest/tasks/{task_id}:subscribe",
+        Case(task_read(200), on=PENDING, by_visibility=True, stream=True)),
+    row("POST", "/a2a/rest/tasks/{task_id}:subscribe",
+        Case(task_read(200), on=FAILED, by_visibility=True)),
+    row("POST", "/a2a/rest/tasks/{task_id}/pushNotificationConfigs",
+        Case(task_read(200), on=PENDING, by_visibility=True, body=push_config_body)),
+    row("GET", "/a2a/rest/tasks/{task_id}/pushNotificationConfigs",
+        Case(task_read(200), on=PENDING, by_visibility=True)),
+    # a push config is its creator's (and admins'): whoever else sees the task is told the
+    # config does not exist
+    row("GET", "/a2a/rest/tasks/{task_id}/pushNotificationConfigs/{push_id}",
+        Case(owner(200), on="pushed_task", by_visibility=True)),
+    row("DELETE", "/a2a/rest/tasks/{task_id}/pushNotificationConfigs/{push_id}",
+        Case(owner(200), on="pushed_task", by_visibility=True, changes=True)),
+    row("GET", "/a2a/rest/extendedAgentCard", Case(anyone(200))),
     # --- tasks, agent side
     row("POST", "/aitp/agents/{agent_id}/claim",
         Case(agent_itself(200), on="own_agent", body=lambda *_: {"max_tasks": 5})),

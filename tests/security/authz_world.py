@@ -205,6 +205,13 @@ class World:
         self._remember(task, visibility, held=False)
         return Target({"task_id": task["task_id"]}, visibility)
 
+    def pushed_task(self, visibility: str = "private") -> Target:
+        """A pending task of client A's with an A2A push-notification config of client A's."""
+        target = self.pending_task(visibility)
+        path = f"/a2a/rest/tasks/{target.params['task_id']}/pushNotificationConfigs"
+        config = self.ok("client_a", "POST", path, json={"url": DEAD_URL, "token": "t"})
+        return Target({**target.params, "push_id": config["id"]}, visibility)
+
     def assigned_task(self, visibility: str = "private") -> Target:
         body = self._task_body(visibility, self.agent_cap)
         task = self.ok("client_a", "POST", "/aitp/tasks", json=body)

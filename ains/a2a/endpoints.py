@@ -1,0 +1,142 @@
+"""A2A over HTTP: the AgentCards, the JSON-RPC binding (1.0 and 0.3 method names) and the
+HTTP+JSON binding. The caller is resolved as for REST; the SDK's dispatchers then parse the
+protocol and call `AinsRequestHandler`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from a2a.server.context import ServerCallContext
+from a2a.server.routes.common import DefaultServerCallContextBuilder
+from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
+from a2a.server.routes.rest_dispatcher import RestDispatcher
+from a2a.utils.constants import PROTOCOL_VERSION_1_0, VERSION_HEADER
+from fastapi import APIRouter, Request, Response
+from google.protobuf.json_format import MessageToDict
+
+from ains import json_input
+from ains.a2a import card
+from ains.a2a.card import JSONRPC_PATH, REST_PATH
+from ains.a2a.handler import AinsRequestHandler
+from ains.http import FastJSONResponse, ValidatedRoute, caller
+
+router = APIRouter(route_class=ValidatedRoute, tags=["a2a"])
+
+
+class CallerContextBuilder(DefaultServerCallContextBuilder):
+    """Hands the handler the services and the principal the route resolved."""
+
+    def build(self, request: Request) -> ServerCallContext:
+        context = super().build(request)
+        context.state["services"] = request.app.state.services
+        context.state["principal"] = request.state.principal
+        context.state["base_url"] = str(request.base_url)
+        return context
+
+
+_handler = AinsRequestHandler()
+_context = CallerContextBuilder()
+_jsonrpc = JsonRpcDispatcher(_handler, _context, enable_v0_3_compat=True)
+_rest = RestDispatcher(_handler, _context)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+async def _dispatch(
+    request: Request, endpoint: Endpoint, task_id: str | None = None, *, rest: bool = True
+) -> Response:
+    await caller(request)
+    if rest and VERSION_HEADER not in request.headers:
+        # HTTP+JSON is served in 1.0 only: a request that names no version means 1.0 here
+        # (on JSON-RPC no version means 0.3, whose method names are served too)
+        request.scope["headers"] = [
+            *request.scope["headers"],
+            (VERSION_HEADER.lower().encode(), PROTOCOL_VERSION_1_0.encode()),
+        ]
+        request = Request(request.scope, request.receive)  # its headers are read anew
+    if task_id is not None:
+        request.scope["path_params"]["id"] = task_id
+    body = await request.body()  # kept by the request for the dispatcher to parse
+    if body:
+        # refused as on every REST route: NUL, lone surrogates, non-finite numbers, depth
+        json_input.decode(body, request.app.state.services.settings.max_json_depth)
+    return await endpoint(request)
+
+
+def _card_response(agent_card: Any) -> Response:
+    return FastJSONResponse(MessageToDict(agent_card))
+
+
+@router.get("/.well-known/agent-card.json")
+async def network_agent_card(request: Request) -> Response:
+    services, _principal = await caller(request)
+    return _card_response(await card.network_card(services, str(request.base_url)))
+
+
+@router.get("/a2a/agents/{agent_id}/agent-card.json")
+async def agent_agent_card(agent_id: str, request: Request) -> Response:
+    services, _principal = await caller(request)
+    async with services.db.read() as conn:
+        row = await services.agents.get_row(conn, agent_id)
+    return _card_response(card.agent_card(services.agents.view(row), str(request.base_url)))
+
+
+@router.post(JSONRPC_PATH)
+async def a2a_jsonrpc(request: Request) -> Response:
+    return await _dispatch(request, _jsonrpc.handle_requests, rest=False)
+
+
+@router.post(f"{REST_PATH}/message:send")
+async def a2a_send_message(request: Request) -> Response:
+    return await _dispatch(request, _rest.on_message_send)
+
+
+@router.post(f"{REST_PATH}/message:stream")
+async def a2a_send_streaming_message(request: Request) -> Response:
+    return await _dispatch(request, _rest.on_message_send_stream)
+
+
+@router.post(REST_PATH + "/tasks/{task_id}:cancel")
+async def a2a_cancel_task(task_id: str, request: Request) -> Response:
+    return await _dispatch(request, _rest.on_cancel_task, task_id)
+
+
+@router.api_route(REST_PATH + "/tasks/{task_id}:subscribe", methods=["GET", "POST"])
+async def a2a_subscribe_to_task(task_id: str, request: Request) -> Response:
+    return await _dispatch(request, _rest.on_subscribe_to_task, task_id)
+
+
+@router.get(f"{REST_PATH}/tasks")
+async def a2a_list_tasks(request: Request) -> Response:
+    return await _dispatch(request, _rest.list_tasks)
+
+
+@router.get(REST_PATH + "/tasks/{task_id}")
+async def a2a_get_task(task_id: str, request: Request) -> Response:
+    return await _dispatch(request, _rest.on_get_task, task_id)
+
+
+@router.post(REST_PATH + "/tasks/{task_id}/pushNotificationConfigs")
+async def a2a_create_push_config(task_id: str, request: Request) -> Response:
+    return await _dispatch(request, _rest.set_push_notification, task_id)
+
+
+@router.get(REST_PATH + "/tasks/{task_id}/pushNotificationConfigs")
+async def a2a_list_push_configs(task_id: str, request: Request) -> Response:
+    return await _dispatch(request, _rest.list_push_notifications, task_id)
+
+
+@router.get(REST_PATH + "/tasks/{task_id}/pushNotificationConfigs/{push_id}")
+async def a2a_get_push_config(task_id: str, push_id: str, request: Request) -> Response:
+    return await _dispatch(request, _rest.get_push_notification, task_id)
+
+
+@router.delete(REST_PATH + "/tasks/{task_id}/pushNotificationConfigs/{push_id}")
+async def a2a_delete_push_config(task_id: str, push_id: str, request: Request) -> Response:
+    return await _dispatch(request, _rest.delete_push_notification, task_id)
+
+
+@router.get(f"{REST_PATH}/extendedAgentCard")
+async def a2a_extended_agent_card(request: Request) -> Response:
+    return await _dispatch(request, _rest.handle_authenticated_agent_card)
