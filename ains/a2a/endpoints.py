@@ -43,6 +43,14 @@ _rest = RestDispatcher(_handler, _context)
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
+def answers(what: str, *, stream: bool = False) -> dict[int | str, dict[str, Any]]:
+    """`responses=` of an A2A route: the protocol object it answers (its JSON form in a2a-sdk
+    1.x; docs/a2a.md), as JSON or, for a stream, as Server-Sent Events of such objects."""
+    media = "text/event-stream" if stream else "application/json"
+    schema = {"type": "object", "description": f"{what}, in the A2A protocol's JSON form"}
+    return {200: {"description": what, "content": {media: {"schema": schema}}}}
+
+
 async def _dispatch(
     request: Request, endpoint: Endpoint, task_id: str | None = None, *, rest: bool = True
 ) -> Response:
@@ -68,13 +76,13 @@ def _card_response(agent_card: Any) -> Response:
     return FastJSONResponse(MessageToDict(agent_card))
 
 
-@router.get("/.well-known/agent-card.json")
+@router.get("/.well-known/agent-card.json", responses=answers("the network's AgentCard"))
 async def network_agent_card(request: Request) -> Response:
     services, _principal = await caller(request)
     return _card_response(await card.network_card(services, str(request.base_url)))
 
 
-@router.get("/a2a/agents/{agent_id}/agent-card.json")
+@router.get("/a2a/agents/{agent_id}/agent-card.json", responses=answers("the agent's AgentCard"))
 async def agent_agent_card(agent_id: str, request: Request) -> Response:
     services, _principal = await caller(request)
     async with services.db.read() as conn:
@@ -82,61 +90,88 @@ async def agent_agent_card(agent_id: str, request: Request) -> Response:
     return _card_response(card.agent_card(services.agents.view(row), str(request.base_url)))
 
 
-@router.post(JSONRPC_PATH)
+@router.post(
+    JSONRPC_PATH, responses=answers("a JSON-RPC response (a stream of them for streaming methods)")
+)
 async def a2a_jsonrpc(request: Request) -> Response:
     return await _dispatch(request, _jsonrpc.handle_requests, rest=False)
 
 
-@router.post(f"{REST_PATH}/message:send")
+@router.post(
+    f"{REST_PATH}/message:send", responses=answers("SendMessageResponse: the task, or a message")
+)
 async def a2a_send_message(request: Request) -> Response:
     return await _dispatch(request, _rest.on_message_send)
 
 
-@router.post(f"{REST_PATH}/message:stream")
+@router.post(f"{REST_PATH}/message:stream", responses=answers("StreamResponse events", stream=True))
 async def a2a_send_streaming_message(request: Request) -> Response:
     return await _dispatch(request, _rest.on_message_send_stream)
 
 
-@router.post(REST_PATH + "/tasks/{task_id}:cancel")
+@router.post(REST_PATH + "/tasks/{task_id}:cancel", responses=answers("the Task"))
 async def a2a_cancel_task(task_id: str, request: Request) -> Response:
     return await _dispatch(request, _rest.on_cancel_task, task_id)
 
 
-@router.api_route(REST_PATH + "/tasks/{task_id}:subscribe", methods=["GET", "POST"])
+@router.get(
+    REST_PATH + "/tasks/{task_id}:subscribe",
+    responses=answers("StreamResponse events", stream=True),
+)
 async def a2a_subscribe_to_task(task_id: str, request: Request) -> Response:
     return await _dispatch(request, _rest.on_subscribe_to_task, task_id)
 
 
-@router.get(f"{REST_PATH}/tasks")
+@router.post(
+    REST_PATH + "/tasks/{task_id}:subscribe",
+    responses=answers("StreamResponse events", stream=True),
+)
+async def a2a_subscribe_to_task_by_post(task_id: str, request: Request) -> Response:
+    return await _dispatch(request, _rest.on_subscribe_to_task, task_id)
+
+
+@router.get(f"{REST_PATH}/tasks", responses=answers("ListTasksResponse"))
 async def a2a_list_tasks(request: Request) -> Response:
     return await _dispatch(request, _rest.list_tasks)
 
 
-@router.get(REST_PATH + "/tasks/{task_id}")
+@router.get(REST_PATH + "/tasks/{task_id}", responses=answers("the Task"))
 async def a2a_get_task(task_id: str, request: Request) -> Response:
     return await _dispatch(request, _rest.on_get_task, task_id)
 
 
-@router.post(REST_PATH + "/tasks/{task_id}/pushNotificationConfigs")
+@router.post(
+    REST_PATH + "/tasks/{task_id}/pushNotificationConfigs",
+    responses=answers("the TaskPushNotificationConfig"),
+)
 async def a2a_create_push_config(task_id: str, request: Request) -> Response:
     return await _dispatch(request, _rest.set_push_notification, task_id)
 
 
-@router.get(REST_PATH + "/tasks/{task_id}/pushNotificationConfigs")
+@router.get(
+    REST_PATH + "/tasks/{task_id}/pushNotificationConfigs",
+    responses=answers("ListTaskPushNotificationConfigsResponse"),
+)
 async def a2a_list_push_configs(task_id: str, request: Request) -> Response:
     return await _dispatch(request, _rest.list_push_notifications, task_id)
 
 
-@router.get(REST_PATH + "/tasks/{task_id}/pushNotificationConfigs/{push_id}")
+@router.get(
+    REST_PATH + "/tasks/{task_id}/pushNotificationConfigs/{push_id}",
+    responses=answers("the TaskPushNotificationConfig"),
+)
 async def a2a_get_push_config(task_id: str, push_id: str, request: Request) -> Response:
     return await _dispatch(request, _rest.get_push_notification, task_id)
 
 
-@router.delete(REST_PATH + "/tasks/{task_id}/pushNotificationConfigs/{push_id}")
+@router.delete(
+    REST_PATH + "/tasks/{task_id}/pushNotificationConfigs/{push_id}",
+    responses=answers("an empty object"),
+)
 async def a2a_delete_push_config(task_id: str, push_id: str, request: Request) -> Response:
     return await _dispatch(request, _rest.delete_push_notification, task_id)
 
 
-@router.get(f"{REST_PATH}/extendedAgentCard")
+@router.get(f"{REST_PATH}/extendedAgentCard", responses=answers("the extended AgentCard"))
 async def a2a_extended_agent_card(request: Request) -> Response:
     return await _dispatch(request, _rest.handle_authenticated_agent_card)
