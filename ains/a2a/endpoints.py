@@ -13,6 +13,7 @@ from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
 from a2a.server.routes.rest_dispatcher import RestDispatcher
 from a2a.utils.constants import PROTOCOL_VERSION_1_0, VERSION_HEADER
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
 from google.protobuf.json_format import MessageToDict
 
 from ains import json_input
@@ -104,7 +105,11 @@ async def a2a_send_message(request: Request) -> Response:
     return await _dispatch(request, _rest.on_message_send)
 
 
-@router.post(f"{REST_PATH}/message:stream", responses=answers("StreamResponse events", stream=True))
+@router.post(
+    f"{REST_PATH}/message:stream",
+    response_class=StreamingResponse,
+    responses=answers("StreamResponse events", stream=True),
+)
 async def a2a_send_streaming_message(request: Request) -> Response:
     return await _dispatch(request, _rest.on_message_send_stream)
 
@@ -116,6 +121,7 @@ async def a2a_cancel_task(task_id: str, request: Request) -> Response:
 
 @router.get(
     REST_PATH + "/tasks/{task_id}:subscribe",
+    response_class=StreamingResponse,
     responses=answers("StreamResponse events", stream=True),
 )
 async def a2a_subscribe_to_task(task_id: str, request: Request) -> Response:
@@ -124,6 +130,7 @@ async def a2a_subscribe_to_task(task_id: str, request: Request) -> Response:
 
 @router.post(
     REST_PATH + "/tasks/{task_id}:subscribe",
+    response_class=StreamingResponse,
     responses=answers("StreamResponse events", stream=True),
 )
 async def a2a_subscribe_to_task_by_post(task_id: str, request: Request) -> Response:

@@ -29,6 +29,7 @@ from ains.graphql.context import Context
 from ains.graphql.request import operation_class, wants_ide
 from ains.graphql.schema import build_schema
 from ains.http import ValidatedRoute, peer_of
+from ains.openapi import PROBLEM_REF
 from ains.services import Services
 
 STATIC = Path(__file__).with_name("static")
@@ -171,4 +172,7 @@ def _document_answers(router: APIRouter) -> None:
         content = dict(json_answer)
         if "GET" in (route.methods or ()):
             content["text/html"] = {"schema": {"type": "string", "description": "GraphiQL"}}
-        route.openapi_extra = {"responses": {"200": {"content": content}}}
+        problem = {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}}
+        route.openapi_extra = {
+            "responses": {"200": {"content": content}, "404": {"content": problem}}
+        }
