@@ -164,11 +164,13 @@ def test_redis_killed_and_restarted_under_load_loses_nothing(
                 assert _tasks(server, key["api_key"]) == 401
                 resumed = len(load.acked)
                 wait_for(lambda: len(load.acked) >= resumed + 20, timeout=60, message="resumed")
+                load.stop()
+                # while the agents still run: every accepted task must reach COMPLETED
+                result = audit(api, client, load.acked)
             finally:
                 load.stop()
                 for agent in agents:
                     agent.stop()
-            result = audit(api, client, load.acked)
             log = server.log()
         print(
             f"\n[{backend}] Redis killed and restarted under load: tasks={result.tasks} "

@@ -13,6 +13,10 @@ import jsonschema_rs
 import orjson
 
 # an ISO 8601 date-time as the API writes one
+# fields holding what clients or agents sent, returned as they sent it
+CLIENT_DATA = frozenset(
+    {"input_data", "result_data", "metadata", "progress", "payload", "detail", "details"}
+)
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?$")
 
 
@@ -77,8 +81,9 @@ class Contract:
 
     def _collect_timestamps(self, where: str, value: Any) -> None:
         if isinstance(value, dict):
-            for item in value.values():
-                self._collect_timestamps(where, item)
+            for key, item in value.items():
+                if key not in CLIENT_DATA:  # what clients stored is theirs, times included
+                    self._collect_timestamps(where, item)
         elif isinstance(value, list):
             for item in value:
                 self._collect_timestamps(where, item)
