@@ -129,10 +129,7 @@ class AinsRequestHandler(RequestHandler):
             asked = TaskPushNotificationConfig()
             asked.CopyFrom(params.configuration.task_push_notification_config)
             await _ours(services.webhooks.check_destination(push.webhook_for(asked).url))
-        submitted = await _ours(services.tasks.submit_grouped(principal, item))
-        if submitted is None:
-            async with services.db.transaction() as tx:
-                submitted = await _ours(services.tasks.submit(tx, principal, item))
+        submitted = await _ours(services.tasks.submit_one(services.db, principal, item))
         if asked is not None:
             asked.task_id = submitted.task["task_id"]
             await self.on_create_task_push_notification_config(asked, context)

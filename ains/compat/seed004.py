@@ -109,10 +109,7 @@ async def cleanup_timeout_stale(
 async def create_task(body: AiTaskIn, request: Request) -> Response:
     services, principal = await caller(request)
     item = body.task_in()
-    submitted = await services.tasks.submit_grouped(principal, item)
-    if submitted is None:
-        async with services.db.transaction() as tx:
-            submitted = await services.tasks.submit(tx, principal, item)
+    submitted = await services.tasks.submit_one(services.db, principal, item)
     return FastJSONResponse(views.ok(views.task(submitted.task)), status_code=201)
 
 

@@ -34,12 +34,7 @@ class Mutation:
         item = validate(TaskIn, task_body(input), "input")
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
             raise Unprocessable.field("idempotencyKey", "must be 1 to 200 characters long")
-        submitted = None
-        if idempotency_key is None:
-            submitted = await services.tasks.submit_grouped(principal, item)
-        if submitted is None:
-            async with services.db.transaction() as tx:
-                submitted = await services.tasks.submit(tx, principal, item, idempotency_key)
+        submitted = await services.tasks.submit_one(services.db, principal, item, idempotency_key)
         return Task.of(submitted.task)
 
     @strawberry.mutation(description="POST /aitp/tasks/batch: tasks checked one by one.")

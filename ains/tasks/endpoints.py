@@ -67,14 +67,7 @@ async def submit_task(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> Response:
     services, principal = await caller(request)
-    submitted = None
-    if idempotency_key is None:
-        submitted = await services.tasks.submit_grouped(principal, body)
-    if submitted is None:
-        async with services.db.transaction() as tx:
-            submitted = await services.tasks.submit(tx, principal, body, idempotency_key)
-            if not submitted.replayed:
-                await _audit(tx, services, principal, "task.submit", submitted.task["task_id"])
+    submitted = await services.tasks.submit_one(services.db, principal, body, idempotency_key)
     if submitted.replayed:
         return FastJSONResponse(
             submitted.task, status_code=200, headers={"Idempotent-Replayed": "true"}

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ains.audit import trail
 from ains.clock import Clock, new_id
 from ains.config import Settings
-from ains.db.engine import Tx
+from ains.db.engine import Database, Tx
 from ains.events.bus import Bus
 from ains.events.repository import add_events, event, task_histories, task_history
 from ains.exceptions import AinsError, Conflict, FieldError, Forbidden, NotFound, Unprocessable
@@ -166,6 +166,29 @@ class TaskService:
             if row.status != TaskStatus.COMPLETED:
                 waiting += 1
         return waiting
+
+    async def submit_one(
+        self,
+        db: Database,
+        principal: Principal,
+        item: TaskIn,
+        idempotency_key: str | None = None,
+    ) -> Submitted:
+        """One submission, as every front door (REST, seed 004, GraphQL, A2A) makes it: through
+        group commit when it can, else in a transaction of its own; audited either way (an
+        idempotent replay changes nothing and writes no audit row)."""
+        if idempotency_key is None:
+            grouped = await self.submit_grouped(principal, item)
+            if grouped is not None:
+                return grouped
+        async with db.transaction() as tx:
+            submitted = await self.submit(tx, principal, item, idempotency_key)
+            if not submitted.replayed:
+                await trail.record(
+                    tx.conn, principal, "task.submit", now=self.clock(), target_type="task",
+                    target_id=submitted.task["task_id"],
+                )  # fmt: skip
+        return submitted
 
     async def submit_grouped(self, principal: Principal, item: TaskIn) -> Submitted | None:
         """The common case (no idempotency key, dependencies or chosen id) through group
