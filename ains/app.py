@@ -33,6 +33,8 @@ from ains.http import (
     problem,
 )
 from ains.maintenance.endpoints import router as maintenance_router
+from ains.mcp.endpoints import McpHost
+from ains.mcp.endpoints import router as mcp_router
 from ains.metrics.access import scrape_refusal
 from ains.metrics.db import instrument_engine
 from ains.metrics.exposition import render_metrics
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         try:
             yield
         finally:
+            await mcp.stop()
             await services.stop()
 
     app = FastAPI(
@@ -82,6 +85,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
+    app.state.mcp = mcp = McpHost(services)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
@@ -93,6 +97,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     install_rate_limits(app.router.routes, services.rate_limits)
     # after the guards: a GraphQL request's class (read or submit) is known once it is read
     app.router.routes.extend(graphql_router(services).routes)
+    # /mcp admits each tool call in its own class (a read or a submission), as GraphQL does
+    app.router.routes.extend(mcp_router.routes)
     if settings.graphql_count_statements:
         count_statements(services.db.engine.sync_engine)
     _add_operational_routes(app, services)

@@ -220,6 +220,27 @@ def serve(
     )
 
 
+@app.command()
+def mcp(
+    url: Annotated[
+        str, typer.Option("--url", envvar="AINS_URL", help="Server URL [AINS_URL]")
+    ] = "http://127.0.0.1:8000",
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", envvar="AINS_API_KEY", help="[AINS_API_KEY]")
+    ] = None,
+) -> None:
+    """Serve MCP on stdin/stdout for an MCP client, relayed to the server's /mcp as the key's
+    principal (docs/mcp.md)."""
+    import anyio
+
+    from ains.mcp.stdio import CannotConnect, serve
+
+    try:
+        anyio.run(serve, url, api_key)
+    except CannotConnect as exc:
+        _fail(str(exc))
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
