@@ -89,7 +89,7 @@ class _Transport(Response):
         await self.manager.handle_request(scope, replay, send)
 
 
-@router.api_route(PATH, methods=["GET", "POST", "DELETE"])
+@router.post(PATH)
 async def mcp_endpoint(request: Request) -> Response:
     services: Services = request.app.state.services
     principal = await services.auth.principal(

@@ -298,6 +298,44 @@ def key_body(w: World, _t: Target, _c: Cell) -> dict[str, Any]:
     return {"role": "client", "principal_id": f"k-{w.uid}"}
 
 
+def mcp_call(tool: str, arguments: Body) -> Body:
+    """A JSON-RPC `tools/call` of /mcp (stateless: no handshake needed)."""
+
+    def body(w: World, t: Target, c: Cell) -> dict[str, Any]:
+        params = {"name": tool, "arguments": arguments(w, t, c)}
+        return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+
+    return body
+
+
+def mcp_read(_w: World, t: Target, _c: Cell) -> dict[str, Any]:
+    uri = f"ains://tasks/{t.params['task_id']}/result"
+    return {"jsonrpc": "2.0", "id": 1, "method": "resources/read", "params": {"uri": uri}}
+
+
+def on_target(_w: World, t: Target, _c: Cell) -> dict[str, Any]:
+    return {"task_id": t.params["task_id"]}
+
+
+def mcp_as(rule: Rule) -> Check:
+    """/mcp answers 200 with a tool error carrying REST's status: the status REST would have
+    given is the rule's (200 standing for its success)."""
+
+    def check(_w: World, _t: Target, cell: Cell, r: httpx.Response) -> str | None:
+        result = r.json()["result"]
+        got = json.loads(result["content"][0]["text"])["status"] if result["isError"] else 200
+        expected = rule(cell)
+        return None if got == expected else f"tool as REST {got}, expected {expected}"
+
+    return check
+
+
+def mcp_found_only_if_visible(_w: World, _t: Target, cell: Cell, r: httpx.Response) -> str | None:
+    """resources/read: the task's result, or the protocol's "resource not found"."""
+    found = "result" in r.json()
+    return None if found == cell.sees_task() else f"found={found}, sees={cell.sees_task()}"
+
+
 GRAPHQL_TASK = "query($id: ID!) { task(id: $id) { taskId status } }"
 GRAPHQL_TASKS = "{ tasks(first: 500) { edges { node { taskId taskType batchId } } } }"
 GRAPHQL_CANCEL = "mutation($id: ID!) { cancelTask(id: $id) { taskId status } }"
@@ -489,6 +527,20 @@ ROWS: tuple[Row, ...] = (
         Case(task_change(200), on=FAILED, by_visibility=True, changes=True)),
     # --- queue, streams, analytics
     row("GET", "/aitp/queue/stats", Case(anyone(200))),
+    # --- MCP (ains/mcp, docs/mcp.md): 200 to any authenticated caller; REST's verdict is in
+    # the tool error (or, reading a resource, the JSON-RPC error)
+    row("POST", "/mcp",
+        Case(anyone(200), on=PENDING, by_visibility=True, body=mcp_call("get_task", on_target),
+             check=mcp_as(task_read(200))),
+        Case(anyone(200), on=PENDING, by_visibility=True, changes=True,
+             body=mcp_call("cancel_task", on_target), check=mcp_as(task_change(200))),
+        Case(anyone(200), body=mcp_call("submit_task", task_as_client_a),
+             check=mcp_as(as_client_a(200))),
+        Case(anyone(200), body=mcp_call("list_tasks", lambda *_: {"limit": 500}),
+             check=shows_own_tasks),
+        Case(anyone(200), on=FAILED, by_visibility=True, body=mcp_read,
+             check=mcp_found_only_if_visible),
+        in_openapi=False),
     # --- GraphQL: 200 to any authenticated caller; REST's verdict is in the errors
     row("POST", "/graphql",
         Case(anyone(200), on=PENDING, by_visibility=True, body=graphql_task,
