@@ -231,14 +231,18 @@ def mcp(
 ) -> None:
     """Serve MCP on stdin/stdout for an MCP client, relayed to the server's /mcp as the key's
     principal (docs/mcp.md)."""
+    from ains.mcp import access
+
+    url = url.rstrip("/")
+    try:
+        access.check(url, api_key)
+    except access.CannotConnect as exc:
+        _fail(str(exc))
     import anyio
 
-    from ains.mcp.stdio import CannotConnect, serve
+    from ains.mcp.stdio import serve
 
-    try:
-        anyio.run(serve, url, api_key)
-    except CannotConnect as exc:
-        _fail(str(exc))
+    anyio.run(serve, url, api_key)
 
 
 @db_app.command("upgrade")

@@ -18,63 +18,40 @@ from mcp.server import Server
 from mcp.server.context import ServerRequestContext
 from mcp.server.stdio import stdio_server
 
-from ains import __version__
 from ains.mcp.schemas import MAX_WAIT_SECONDS
 
 Context = ServerRequestContext[Any, Any]
 
 
-class CannotConnect(Exception):
-    """The server refused the key or could not be reached; the message says which."""
-
-
-def _problem(response: httpx2.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}"
-    detail = body.get("detail") if isinstance(body, dict) else None
-    return f"{response.status_code} {detail or body}"
-
-
-async def check_access(http: httpx2.AsyncClient, url: str) -> None:
-    """A readable refusal before the MCP handshake (whose errors carry no detail)."""
-    try:
-        response = await http.get(f"{url}/aitp/queue/stats")
-    except httpx2.HTTPError as exc:
-        raise CannotConnect(f"cannot reach the AINS server at {url}: {exc}") from None
-    if response.status_code != 200:
-        raise CannotConnect(f"the AINS server at {url} refused: {_problem(response)}")
-
-
 @asynccontextmanager
-async def upstream(url: str, api_key: str | None) -> AsyncIterator[ClientSession]:
-    """An MCP session with the server's /mcp, as `api_key`'s principal."""
+async def upstream(
+    url: str, api_key: str | None
+) -> AsyncIterator[tuple[ClientSession, types.InitializeResult]]:
+    """An MCP session with the server's /mcp, as `api_key`'s principal, and its handshake."""
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     # a wait_for_task call holds its request open up to its timeout
     timeout = httpx2.Timeout(30.0, read=MAX_WAIT_SECONDS + 30.0)
-    async with httpx2.AsyncClient(headers=headers, timeout=timeout) as http:
-        await check_access(http, url)
-        async with (
-            streamable_http_client(f"{url}/mcp", http_client=http) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
-            yield session
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=timeout) as http,
+        streamable_http_client(f"{url}/mcp", http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        yield session, await session.initialize()
 
 
 class Relay:
     """The handlers of the stdio server: each request answered by the server's /mcp."""
 
-    def __init__(self, session: ClientSession) -> None:
+    def __init__(self, session: ClientSession, handshake: types.InitializeResult) -> None:
         self.session = session
+        self.handshake = handshake
 
     def build(self) -> Server[Any]:
+        info = self.handshake.server_info
         return Server(
-            "DukeNet AINS",
-            version=__version__,
-            instructions="Submit tasks to the AINS agent network, wait for and read their "
-            "results, list and cancel them. Tasks are routed by capability_required.",
+            info.name,
+            version=info.version,
+            instructions=self.handshake.instructions,
             on_list_tools=self.list_tools,
             on_call_tool=self.call_tool,
             on_list_resources=self.list_resources,
@@ -115,8 +92,8 @@ class Relay:
 
 
 async def serve(url: str, api_key: str | None) -> None:
-    """Serve MCP on stdin/stdout until stdin closes; `CannotConnect` if the server refuses."""
-    async with upstream(url.rstrip("/"), api_key) as session:
-        server = Relay(session).build()
+    """Serve MCP on stdin/stdout until stdin closes (`access.check` it first)."""
+    async with upstream(url, api_key) as (session, handshake):
+        server = Relay(session, handshake).build()
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())

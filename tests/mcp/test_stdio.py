@@ -46,12 +46,14 @@ async def stdio_session(
 async def test_the_stdio_server_relays_the_tools_as_the_keys_principal(
     server: ServerProcess, echo_cap: str, keys: dict[str, str], tmp_path: Path
 ) -> None:
+    hidden = answer_of_b(server, keys["b"], echo_cap)
     async with stdio_session(server, keys["a"], tmp_path / "a.log") as a:
         assert {t.name for t in (await a.list_tools()).tools} == TOOLS
         templates = (await a.list_resource_templates()).resource_templates
         assert [t.uri_template for t in templates] == ["ains://tasks/{task_id}/result"]
         task = {"task_type": "stdio", "capability_required": echo_cap, "input_data": {"s": 1}}
         submitted = answer(await a.call_tool("submit_task", task))
+        assert submitted["client_id"].startswith("mcp-a-")  # the key's, not the local admin's
         task_id = submitted["task_id"]
         waited = answer(
             await a.call_tool("wait_for_task", {"task_id": task_id, "timeout_seconds": 60})
@@ -63,13 +65,19 @@ async def test_the_stdio_server_relays_the_tools_as_the_keys_principal(
         assert body["result_data"] == {"echo": {"s": 1}}
         bad = refusal(await a.call_tool("submit_task", {"task_type": "t", "priority": 0}))
         assert {e["field"] for e in bad["errors"]} == {"capability_required", "priority"}
-    async with stdio_session(server, keys["b"], tmp_path / "b.log") as b:
-        hidden = refusal(await b.call_tool("get_task", {"task_id": task_id}))
-        assert hidden["status"] == 404
-        assert answer(await b.call_tool("list_tasks", {"capability": echo_cap}))["items"] == []
+        unseen = refusal(await a.call_tool("get_task", {"task_id": hidden}))
+        assert unseen["status"] == 404
         with pytest.raises(MCPError) as unknown:
-            await b.read_resource(f"ains://tasks/{task_id}/result")
+            await a.read_resource(f"ains://tasks/{hidden}/result")
     assert unknown.value.code == -32002
+
+
+def answer_of_b(server: ServerProcess, key: str, capability: str) -> str:
+    """A private task of client B's (submitted over REST), which client A must not see."""
+    with server.client(key) as b:
+        r = b.post("/aitp/tasks", json={"task_type": "b", "capability_required": f"{capability}-x"})
+    assert r.status_code == 201, r.text
+    return str(r.json()["task_id"])
 
 
 def test_a_refused_key_ends_ains_mcp_with_the_reason(server: ServerProcess) -> None:
