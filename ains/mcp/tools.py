@@ -62,24 +62,39 @@ async def get_task(services: Services, principal: Principal, args: TaskIdArgs) -
 async def wait_for_task(services: Services, principal: Principal, args: WaitArgs) -> Any:
     """The task once it is terminal, or as it is when `timeout_seconds` run out: woken by the
     task's own events (the stream SSE clients read), never by polling."""
+    view: dict[str, Any] = {}
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(args.timeout_seconds):
+            while await _follow(services, principal, args, view):
+                pass  # the stream fell behind a busy server: follow the task anew
+    if not view:  # no time to look even once
+        view.update(await get_task(services, principal, args))
+    return {"done": view["status"] in TERMINAL, "task": view}
+
+
+async def _follow(
+    services: Services, principal: Principal, args: WaitArgs, view: dict[str, Any]
+) -> bool:
+    """Keep `view` the task as it is until it is terminal or its stream ends; whether to
+    follow again (not if the stream was ended for good: key revoked, server draining)."""
     sub = services.streams.open(principal)
     only_this = StreamFilter(task_ids=frozenset({args.task_id}))
     stream = cast(AsyncGenerator[dict[str, Any]], services.streams.messages(sub, only_this, None))
     try:
         async with contextlib.aclosing(stream) as messages:
             await anext(messages)  # attached: no event after this point can be missed
-            view = await get_task(services, principal, args)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(args.timeout_seconds):
-                    while view["status"] not in TERMINAL:
-                        message = await anext(messages, None)
-                        if message is None:  # the stream ended: the server drains
-                            break
-                        if message.get("type") != "queue.stats":
-                            view = await get_task(services, principal, args)
+            view.update(await get_task(services, principal, args))
+            if view["status"] in TERMINAL:
+                return False
+            async for message in messages:
+                if message.get("type") == "queue.stats":
+                    continue
+                view.update(await get_task(services, principal, args))
+                if view["status"] in TERMINAL:
+                    return False
+            return not (sub.revoked or services.drain.draining)
     finally:
         services.streams.close(sub)
-    return {"done": view["status"] in TERMINAL, "task": view}
 
 
 async def cancel_task(services: Services, principal: Principal, args: CancelArgs) -> Any:

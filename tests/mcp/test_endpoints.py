@@ -78,10 +78,11 @@ async def test_wait_answers_a_running_task_when_its_time_is_up_then_cancel_ends_
     server: ServerProcess, keys: dict[str, str]
 ) -> None:
     cap = f"mcp-nobody-{uuid.uuid4().hex[:8]}:v1"
+    body = {"task_type": "t", "capability_required": cap, "idempotency_key": f"k-{cap}"}
     async with mcp_session(server, keys["a"]) as session:
-        task = answer(
-            await session.call_tool("submit_task", {"task_type": "t", "capability_required": cap})
-        )
+        task = answer(await session.call_tool("submit_task", body))
+        replayed = answer(await session.call_tool("submit_task", body))
+        assert replayed["task_id"] == task["task_id"]
         waited = answer(
             await session.call_tool(
                 "wait_for_task", {"task_id": task["task_id"], "timeout_seconds": 0.2}
