@@ -41,6 +41,8 @@ class McpHost:
         self._stopping = asyncio.Event()
 
     async def manager(self) -> StreamableHTTPSessionManager:
+        if self._manager is not None:
+            return self._manager
         async with self._lock:
             if self._manager is None:
                 from ains.mcp.server import session_manager
@@ -119,11 +121,15 @@ def refused_tool_call(body: bytes, exc: Unprocessable) -> Response | None:
         return None
     if not isinstance(message, dict) or message.get("method") != "tools/call":
         return None
-    if "id" not in message:
+    request_id = message.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, int | str):
         return None
     errors = [FieldError(e.field.removeprefix(ARGUMENTS), e.reason) for e in exc.errors]
     detail = "; ".join(f"{e.field}: {e.reason}" for e in errors)
-    refusal = Unprocessable(detail, errors=errors)
-    result = {"content": [{"type": "text", "text": problem_text(refusal)}], "isError": True}
-    answer = {"jsonrpc": "2.0", "id": message["id"], "result": result}
-    return Response(json_output.dumps(answer), media_type="application/json")
+    try:
+        text = problem_text(Unprocessable(detail, errors=errors))
+        result = {"content": [{"type": "text", "text": text}], "isError": True}
+        answer = json_output.dumps({"jsonrpc": "2.0", "id": request_id, "result": result})
+    except TypeError:  # the id or a field name is not valid Unicode itself
+        return None
+    return Response(answer, media_type="application/json")

@@ -210,3 +210,29 @@ async def test_the_official_client_is_refused_with_a_bad_key(server: ServerProce
         async with mcp_session(server, "not-a-key"):
             pass
     assert "401" in repr(refused.value) or "error response" in repr(refused.value)
+
+
+def test_hostile_json_is_refused_as_rest_refuses_it(server: ServerProcess) -> None:
+    """What storage would refuse: a tool call's argument is a tool error naming it; anything
+    else REST's 422 problem+json."""
+    call = '{"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "submit_task", '
+    bodies = {
+        "input_data.text": call + '"arguments": {"task_type": "t", "capability_required": "c", '
+        '"input_data": {"text": "\\ud800"}}}}',
+        "input_data.n": call + '"arguments": {"task_type": "t", "capability_required": "c", '
+        '"input_data": {"n": NaN}}}}',
+    }
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    read = '{"jsonrpc": "2.0", "id": 8, "method": "resources/read", '
+    read += '"params": {"uri": "\\u0000"}}'
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        for field, body in bodies.items():
+            r = http.post("/mcp", content=body.encode(), headers=headers)
+            assert r.status_code == 200, r.text
+            assert r.json()["id"] == 7 and r.json()["result"]["isError"] is True
+            problem = json.loads(r.json()["result"]["content"][0]["text"])
+            assert [e["field"] for e in problem["errors"]] == [field], problem
+        refused = http.post("/mcp", content=read.encode(), headers=headers)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["errors"][0]["field"] == "params.uri"
