@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 import httpx
 import httpx2
 import pytest
-from mcp import ClientSession
+from mcp import Client, ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
@@ -236,3 +236,23 @@ def test_hostile_json_is_refused_as_rest_refuses_it(server: ServerProcess) -> No
     assert refused.status_code == 422
     assert refused.headers["content-type"] == "application/problem+json"
     assert refused.json()["errors"][0]["field"] == "params.uri"
+
+
+async def test_the_2026_protocol_without_a_handshake_runs_as_the_key_too(
+    server: ServerProcess, keys: dict[str, str]
+) -> None:
+    """`mcp.Client` speaks 2026-07-28 when the server does: every request on its own."""
+    cap = f"mcp-modern-{uuid.uuid4().hex[:8]}:v1"
+    headers = {"Authorization": f"Bearer {keys['a']}"}
+    url = f"{server.url}/mcp"
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        Client(streamable_http_client(url, http_client=http)) as a,
+    ):
+        assert a.protocol_version == "2026-07-28"
+        task = {"task_type": "t", "capability_required": cap}
+        submitted = answer(await a.call_tool("submit_task", task))
+        got = answer(await a.call_tool("get_task", {"task_id": submitted["task_id"]}))
+        bad = refusal(await a.call_tool("get_task", {}))
+    assert submitted["client_id"].startswith("mcp-a-") and got["status"] == "PENDING"
+    assert bad["errors"][0]["field"] == "task_id"
