@@ -23,8 +23,7 @@ from ains.dlq.endpoints import router as dlq_router
 from ains.docs_pages import install_docs
 from ains.drain import install_drain_on_signals
 from ains.events.endpoints import router as events_router
-from ains.graphql.endpoints import graphql_router
-from ains.graphql.statements import count_statements
+from ains.graphql.mount import graphql_routes
 from ains.http import (
     BodyLimitMiddleware,
     FastJSONResponse,
@@ -92,9 +91,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     install_console(app)
     install_rate_limits(app.router.routes, services.rate_limits)
     # after the guards: a GraphQL request's class (read or submit) is known once it is read
-    app.router.routes.extend(graphql_router(services).routes)
-    if settings.graphql_count_statements:
-        count_statements(services.db.engine.sync_engine)
+    app.router.routes.extend(graphql_routes(services))
     _add_operational_routes(app, services)
     install_docs(app)
     install_openapi(app)
