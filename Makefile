@@ -16,7 +16,7 @@ run: $(BIN)/ains  ## the server on SQLite (./ains.db), http://127.0.0.1:8000
 
 test: $(BIN)/ains  ## the whole suite, SQLite and PostgreSQL, with line coverage
 	rm -f .coverage .coverage.*
-	$(BIN)/coverage run -m pytest -n 3 -m "not serial" $(PYTEST_ARGS)
+	$(BIN)/coverage run -m pytest -n 3 --dist loadscope -m "not serial" $(PYTEST_ARGS)
 	$(BIN)/coverage run -m pytest -p no:xdist -m serial $(PYTEST_ARGS)
 	$(BIN)/coverage combine -q
 	$(BIN)/coverage report

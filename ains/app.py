@@ -23,8 +23,7 @@ from ains.dlq.endpoints import router as dlq_router
 from ains.docs_pages import install_docs
 from ains.drain import install_drain_on_signals
 from ains.events.endpoints import router as events_router
-from ains.graphql.endpoints import graphql_router
-from ains.graphql.statements import count_statements
+from ains.graphql.mount import graphql_routes
 from ains.http import (
     BodyLimitMiddleware,
     FastJSONResponse,
@@ -96,11 +95,9 @@ def create_app(settings: Settings | None = None, clock: Clock = utcnow) -> FastA
     install_console(app)
     install_rate_limits(app.router.routes, services.rate_limits)
     # after the guards: a GraphQL request's class (read or submit) is known once it is read
-    app.router.routes.extend(graphql_router(services).routes)
+    app.router.routes.extend(graphql_routes(services))
     # /mcp admits each tool call in its own class (a read or a submission), as GraphQL does
     app.router.routes.extend(mcp_router.routes)
-    if settings.graphql_count_statements:
-        count_statements(services.db.engine.sync_engine)
     _add_operational_routes(app, services)
     install_docs(app)
     install_openapi(app)

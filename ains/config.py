@@ -11,13 +11,11 @@ from typing import Annotated, Any
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from ains.db import dialect
 from ains.security.crypto import KeyConfigError, KeyRing
 from ains.security.ratelimit import Rules, parse_rate_limits
 from ains.webhooks.ssrf import AllowList
 
 DEFAULT_DATABASE_URL = "sqlite:///./ains.db"
-DATABASE_SCHEMES = dialect.URL_SCHEMES
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 _HOST_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})$")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -158,7 +156,9 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, value: str) -> str:
         scheme, sep, _rest = value.partition("://")
-        if not sep or scheme.lower() not in DATABASE_SCHEMES:
+        from ains.db import dialect  # SQLAlchemy: not for the commands that never open a database
+
+        if not sep or scheme.lower() not in dialect.URL_SCHEMES:
             raise ValueError(
                 "expected sqlite:///path/to/file.db or postgresql://user@host:port/database "
                 "(AINS supports SQLite and PostgreSQL only)"
@@ -242,6 +242,8 @@ class Settings(BaseSettings):
     @cached_property
     def single_writer(self) -> bool:
         """The database allows one writer, hence one server process (SQLite)."""
+        from ains.db import dialect
+
         return dialect.url_has_single_writer(self.database_url)
 
     @cached_property

@@ -20,7 +20,7 @@ from tests.support.server import (
     REQUIRE_SERVICES,
     ServerProcess,
     drop_pg_database,
-    fresh_database_url,
+    migrated_database_url,
     postgres_available,
 )
 from tests.support.services import unavailable
@@ -45,7 +45,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One shared server per backend; tests isolate themselves with unique ids."""
-    url = fresh_database_url(backend, tmp_path_factory.mktemp("db"))
+    url = migrated_database_url(backend, tmp_path_factory.mktemp("db"))
     proc = ServerProcess(url).start()
     yield proc
     proc.stop()

@@ -4,13 +4,12 @@ protocol and call `AinsRequestHandler`."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 from collections.abc import Awaitable, Callable
+from types import ModuleType
 from typing import Any
 
-from a2a.server.context import ServerCallContext
-from a2a.server.routes.common import DefaultServerCallContextBuilder
-from a2a.server.routes.jsonrpc_dispatcher import JsonRpcDispatcher
-from a2a.server.routes.rest_dispatcher import RestDispatcher
 from a2a.utils.constants import PROTOCOL_VERSION_1_0, VERSION_HEADER
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
@@ -19,29 +18,22 @@ from google.protobuf.json_format import MessageToDict
 from ains import json_input
 from ains.a2a import card
 from ains.a2a.card import JSONRPC_PATH, REST_PATH
-from ains.a2a.handler import AinsRequestHandler
 from ains.http import FastJSONResponse, ValidatedRoute, caller
 
 router = APIRouter(route_class=ValidatedRoute, tags=["a2a"])
 
-
-class CallerContextBuilder(DefaultServerCallContextBuilder):
-    """Hands the handler the services and the principal the route resolved."""
-
-    def build(self, request: Request) -> ServerCallContext:
-        context = super().build(request)
-        context.state["services"] = request.app.state.services
-        context.state["principal"] = request.state.principal
-        context.state["base_url"] = str(request.base_url)
-        return context
-
-
-_handler = AinsRequestHandler()
-_context = CallerContextBuilder()
-_jsonrpc = JsonRpcDispatcher(_handler, _context, enable_v0_3_compat=True)
-_rest = RestDispatcher(_handler, _context)
-
 Endpoint = Callable[[Request], Awaitable[Response]]
+# picks the dispatcher's method once `ains.a2a.dispatch` is loaded
+Pick = Callable[[ModuleType], Endpoint]
+_dispatch_module: ModuleType | None = None
+
+
+async def _dispatchers() -> ModuleType:
+    global _dispatch_module
+    if _dispatch_module is None:
+        # in a thread: the event loop keeps serving while the SDK loads
+        _dispatch_module = await asyncio.to_thread(importlib.import_module, "ains.a2a.dispatch")
+    return _dispatch_module
 
 
 def answers(what: str, *, stream: bool = False) -> dict[int | str, dict[str, Any]]:
@@ -53,7 +45,7 @@ def answers(what: str, *, stream: bool = False) -> dict[int | str, dict[str, Any
 
 
 async def _dispatch(
-    request: Request, endpoint: Endpoint, task_id: str | None = None, *, rest: bool = True
+    request: Request, pick: Pick, task_id: str | None = None, *, rest: bool = True
 ) -> Response:
     await caller(request)
     if rest and VERSION_HEADER not in request.headers:
@@ -70,7 +62,7 @@ async def _dispatch(
     if body:
         # refused as on every REST route: NUL, lone surrogates, non-finite numbers, depth
         json_input.decode(body, request.app.state.services.settings.max_json_depth)
-    return await endpoint(request)
+    return await pick(await _dispatchers())(request)
 
 
 def _card_response(agent_card: Any) -> Response:
@@ -95,14 +87,14 @@ async def agent_agent_card(agent_id: str, request: Request) -> Response:
     JSONRPC_PATH, responses=answers("a JSON-RPC response (a stream of them for streaming methods)")
 )
 async def a2a_jsonrpc(request: Request) -> Response:
-    return await _dispatch(request, _jsonrpc.handle_requests, rest=False)
+    return await _dispatch(request, lambda d: d.jsonrpc.handle_requests, rest=False)
 
 
 @router.post(
     f"{REST_PATH}/message:send", responses=answers("SendMessageResponse: the task, or a message")
 )
 async def a2a_send_message(request: Request) -> Response:
-    return await _dispatch(request, _rest.on_message_send)
+    return await _dispatch(request, lambda d: d.rest.on_message_send)
 
 
 @router.post(
@@ -111,12 +103,12 @@ async def a2a_send_message(request: Request) -> Response:
     responses=answers("StreamResponse events", stream=True),
 )
 async def a2a_send_streaming_message(request: Request) -> Response:
-    return await _dispatch(request, _rest.on_message_send_stream)
+    return await _dispatch(request, lambda d: d.rest.on_message_send_stream)
 
 
 @router.post(REST_PATH + "/tasks/{task_id}:cancel", responses=answers("the Task"))
 async def a2a_cancel_task(task_id: str, request: Request) -> Response:
-    return await _dispatch(request, _rest.on_cancel_task, task_id)
+    return await _dispatch(request, lambda d: d.rest.on_cancel_task, task_id)
 
 
 @router.get(
@@ -125,7 +117,7 @@ async def a2a_cancel_task(task_id: str, request: Request) -> Response:
     responses=answers("StreamResponse events", stream=True),
 )
 async def a2a_subscribe_to_task(task_id: str, request: Request) -> Response:
-    return await _dispatch(request, _rest.on_subscribe_to_task, task_id)
+    return await _dispatch(request, lambda d: d.rest.on_subscribe_to_task, task_id)
 
 
 @router.post(
@@ -134,17 +126,17 @@ async def a2a_subscribe_to_task(task_id: str, request: Request) -> Response:
     responses=answers("StreamResponse events", stream=True),
 )
 async def a2a_subscribe_to_task_by_post(task_id: str, request: Request) -> Response:
-    return await _dispatch(request, _rest.on_subscribe_to_task, task_id)
+    return await _dispatch(request, lambda d: d.rest.on_subscribe_to_task, task_id)
 
 
 @router.get(f"{REST_PATH}/tasks", responses=answers("ListTasksResponse"))
 async def a2a_list_tasks(request: Request) -> Response:
-    return await _dispatch(request, _rest.list_tasks)
+    return await _dispatch(request, lambda d: d.rest.list_tasks)
 
 
 @router.get(REST_PATH + "/tasks/{task_id}", responses=answers("the Task"))
 async def a2a_get_task(task_id: str, request: Request) -> Response:
-    return await _dispatch(request, _rest.on_get_task, task_id)
+    return await _dispatch(request, lambda d: d.rest.on_get_task, task_id)
 
 
 @router.post(
@@ -152,7 +144,7 @@ async def a2a_get_task(task_id: str, request: Request) -> Response:
     responses=answers("the TaskPushNotificationConfig"),
 )
 async def a2a_create_push_config(task_id: str, request: Request) -> Response:
-    return await _dispatch(request, _rest.set_push_notification, task_id)
+    return await _dispatch(request, lambda d: d.rest.set_push_notification, task_id)
 
 
 @router.get(
@@ -160,7 +152,7 @@ async def a2a_create_push_config(task_id: str, request: Request) -> Response:
     responses=answers("ListTaskPushNotificationConfigsResponse"),
 )
 async def a2a_list_push_configs(task_id: str, request: Request) -> Response:
-    return await _dispatch(request, _rest.list_push_notifications, task_id)
+    return await _dispatch(request, lambda d: d.rest.list_push_notifications, task_id)
 
 
 @router.get(
@@ -168,7 +160,7 @@ async def a2a_list_push_configs(task_id: str, request: Request) -> Response:
     responses=answers("the TaskPushNotificationConfig"),
 )
 async def a2a_get_push_config(task_id: str, push_id: str, request: Request) -> Response:
-    return await _dispatch(request, _rest.get_push_notification, task_id)
+    return await _dispatch(request, lambda d: d.rest.get_push_notification, task_id)
 
 
 @router.delete(
@@ -176,9 +168,9 @@ async def a2a_get_push_config(task_id: str, push_id: str, request: Request) -> R
     responses=answers("an empty object"),
 )
 async def a2a_delete_push_config(task_id: str, push_id: str, request: Request) -> Response:
-    return await _dispatch(request, _rest.delete_push_notification, task_id)
+    return await _dispatch(request, lambda d: d.rest.delete_push_notification, task_id)
 
 
 @router.get(f"{REST_PATH}/extendedAgentCard", responses=answers("the extended AgentCard"))
 async def a2a_extended_agent_card(request: Request) -> Response:
-    return await _dispatch(request, _rest.handle_authenticated_agent_card)
+    return await _dispatch(request, lambda d: d.rest.handle_authenticated_agent_card)

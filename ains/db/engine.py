@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from ains.db import dialect
@@ -95,7 +97,10 @@ class Database:
             try:
                 yield tx
             finally:
-                conn.info.pop("ains_events", None)
+                # a cancelled statement leaves the connection unusable until begin() rolls it
+                # back, and the next transaction replaces the list anyway
+                with contextlib.suppress(sa_exc.PendingRollbackError):
+                    conn.info.pop("ains_events", None)
         for callback in tx.after_commit:
             callback()
         if written and self.on_events is not None:

@@ -16,7 +16,6 @@ from typing import Any, cast
 
 from cross_web import HTTPException as StrawberryHTTPException
 from fastapi import APIRouter, HTTPException
-from fastapi.routing import APIRoute
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from strawberry.exceptions import ConnectionRejectionError
@@ -29,7 +28,6 @@ from ains.graphql.context import Context
 from ains.graphql.request import operation_class, wants_ide
 from ains.graphql.schema import build_schema
 from ains.http import ValidatedRoute, peer_of
-from ains.openapi import PROBLEM_REF
 from ains.services import Services
 
 STATIC = Path(__file__).with_name("static")
@@ -134,7 +132,6 @@ def graphql_router(services: Services) -> APIRouter:
         multipart_uploads_enabled=False,
     )
     endpoint.max_json_depth = services.settings.max_json_depth
-    _document_answers(endpoint)
     endpoint.add_api_route(
         "/graphql/static/{name}", static_asset, methods=["GET"], include_in_schema=False
     )
@@ -150,29 +147,3 @@ async def static_asset(name: str) -> Response:
         media_type=media_type,
         headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
     )
-
-
-# the answer of every GraphQL operation (https://spec.graphql.org/October2021/#sec-Response)
-GRAPHQL_RESPONSE: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "data": {"type": ["object", "null"]},
-        "errors": {"type": "array", "items": {"type": "object"}},
-        "extensions": {"type": "object"},
-    },
-}
-
-
-def _document_answers(router: APIRouter) -> None:
-    """strawberry's routes document their answers as an empty schema: say what they are."""
-    json_answer = {"application/json": {"schema": GRAPHQL_RESPONSE}}
-    for route in router.routes:
-        if not isinstance(route, APIRoute) or route.path != "/graphql":
-            continue
-        content = dict(json_answer)
-        if "GET" in (route.methods or ()):
-            content["text/html"] = {"schema": {"type": "string", "description": "GraphiQL"}}
-        problem = {"application/problem+json": {"schema": {"$ref": PROBLEM_REF}}}
-        route.openapi_extra = {
-            "responses": {"200": {"content": content}, "404": {"content": problem}}
-        }

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.server import ServerProcess, drop_pg_database, fresh_database_url
+from tests.support.server import ServerProcess, drop_pg_database, migrated_database_url
 
 pytestmark = pytest.mark.serial  # binds port 8000, as the seeds' curls do
 
@@ -56,7 +56,7 @@ def seed_server(backend: str, tmp_path: Path) -> Iterator[ServerProcess]:
         if time.monotonic() > deadline:
             pytest.fail("port 8000 stayed busy")
         time.sleep(0.5)
-    url = fresh_database_url(backend, tmp_path)
+    url = migrated_database_url(backend, tmp_path)
     server = ServerProcess(url, port=8000).start()
     try:
         yield server

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.compat.seed004 import SERVER_ENV, curl_examples, example_path, seed_text, token
-from tests.support.server import ServerProcess, drop_pg_database, fresh_database_url
+from tests.support.server import ServerProcess, drop_pg_database, migrated_database_url
 
 pytestmark = pytest.mark.serial  # binds port 4000, as the seed's curls do
 PORT = 4000
@@ -37,7 +37,7 @@ def port_4000(backend: str, tmp_dir: Path) -> Iterator[ServerProcess]:
         if time.monotonic() > deadline:
             pytest.fail(f"port {PORT} stayed busy")
         time.sleep(0.5)
-    url = fresh_database_url(backend, tmp_dir)
+    url = migrated_database_url(backend, tmp_dir)
     server = ServerProcess(url, env=dict(SERVER_ENV), port=PORT, host="localhost").start()
     try:
         yield server

@@ -14,7 +14,8 @@ from tests.reliability.helpers import events, get, submit, wait_status
 from tests.support.pg_cluster import throwaway_cluster
 from tests.support.server import AgentProcess, ServerProcess, running_server
 
-pytestmark = pytest.mark.slow
+# restarts of a server (and of PostgreSQL) take long on a loaded 2-core machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 KILL_CYCLES = 4
 FAST_DEATH = {"AINS_AGENT_OFFLINE_AFTER": "2", "AINS_LEASE_SECONDS": "3"}

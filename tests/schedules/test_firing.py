@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.server import ServerProcess, drop_pg_database, fresh_database_url, wait_for
+from tests.support.server import ServerProcess, drop_pg_database, migrated_database_url, wait_for
 
 BASE = "/aitp/tasks/schedule"
 GRACE = {"AINS_SCHEDULE_MISFIRE_GRACE_SECONDS": "1"}
@@ -21,7 +21,7 @@ GRACE = {"AINS_SCHEDULE_MISFIRE_GRACE_SECONDS": "1"}
 
 @pytest.fixture
 def database_url(backend: str, tmp_dir: Path) -> Iterator[str]:
-    url = fresh_database_url(backend, tmp_dir)
+    url = migrated_database_url(backend, tmp_dir)
     yield url
     if backend == "postgresql":
         drop_pg_database(url)

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.server import ROOT, ServerProcess, drop_pg_database, fresh_database_url
+from tests.support.server import ROOT, ServerProcess, drop_pg_database, migrated_database_url
 from tests.support.services import unavailable
 
 pytestmark = pytest.mark.serial  # binds port 8000, as the seeds' curls do
@@ -39,7 +39,7 @@ PAUSE = "curl -X POST http://localhost:8000/aitp/tasks/schedule/sched-abc12345/p
 
 @pytest.fixture
 def port_8000(backend: str, tmp_dir: Path) -> Iterator[ServerProcess]:
-    url = fresh_database_url(backend, tmp_dir)
+    url = migrated_database_url(backend, tmp_dir)
     server = ServerProcess(url, port=8000, host="localhost").start()
     try:
         yield server

@@ -104,14 +104,23 @@ def _check(r: httpx.Response, what: str) -> None:
         assert r.headers["content-type"] == "application/problem+json", (what, r.text[:300])
 
 
+# each endpoint gets every hostile value in one field of three, and each field one value of
+# three: every value and every field of every endpoint is tried, in a third of the requests
+SPREAD = 3
+
+
 def test_hostile_bodies_and_fields_never_get_a_5xx(api: httpx.Client, uid: str) -> None:
     headers = {"content-type": "application/json"}
     for method, path, body in _endpoints(api, uid):
         for raw in HOSTILE_BODIES:
             r = api.request(method, path, content=raw, headers=headers)
             _check(r, f"{method} {path} {raw[:40]!r}")
-        for field in [*body, "", "\u0000"]:
-            for literal in HOSTILE_VALUES:
+        fields = [*body, "", "\u0000"]
+        assert len(fields) >= SPREAD, path
+        for i, field in enumerate(fields):
+            for j, literal in enumerate(HOSTILE_VALUES):
+                if (i + j) % SPREAD:
+                    continue
                 r = api.request(method, path, content=_with(body, field, literal), headers=headers)
                 _check(r, f"{method} {path} {field}={literal[:40]}")
     assert api.get("/health").status_code == 200

@@ -23,7 +23,7 @@ from tests.support.server import (
     ROOT,
     ServerProcess,
     drop_pg_database,
-    fresh_database_url,
+    migrated_database_url,
     wait_for,
 )
 from tests.webhooks.helpers import register
@@ -77,7 +77,7 @@ def _sealed_tasks(api: httpx.Client, uid: str) -> tuple[str, str, str]:
 def test_rotate_encryption_reseals_everything_with_the_newest_key(
     backend: str, tmp_path: Path, uid: str
 ) -> None:
-    url = fresh_database_url(backend, tmp_path)
+    url = migrated_database_url(backend, tmp_path)
     try:
         with receiver() as rec:
             server = ServerProcess(url, env={"AINS_ENCRYPTION_KEYS": OLD, **HOOKS}).start()

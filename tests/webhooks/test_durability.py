@@ -15,7 +15,7 @@ from tests.support.receiver import receiver
 from tests.support.server import (
     ServerProcess,
     drop_pg_database,
-    fresh_database_url,
+    migrated_database_url,
     wait_for,
 )
 from tests.webhooks.conftest import LOOPBACK_ALLOWED
@@ -27,7 +27,7 @@ ENV = {"AINS_WEBHOOK_ALLOWED_HOSTS": LOOPBACK_ALLOWED, "AINS_WEBHOOK_TIMEOUT_SEC
 def test_a_crash_between_commit_and_delivery_still_delivers_after_restart(
     backend: str, tmp_dir: Path, uid: str
 ) -> None:
-    url = fresh_database_url(backend, tmp_dir)
+    url = migrated_database_url(backend, tmp_dir)
     first = ServerProcess(url, env=ENV).start()
     second: ServerProcess | None = None
 
@@ -64,7 +64,7 @@ def test_a_crash_between_commit_and_delivery_still_delivers_after_restart(
 def test_two_replicas_share_events_and_deliver_each_webhook_once(
     backend: str, tmp_dir: Path, uid: str
 ) -> None:
-    url = fresh_database_url(backend, tmp_dir)
+    url = migrated_database_url(backend, tmp_dir)
     a = ServerProcess(url, env=ENV).start()
     b = ServerProcess(url, env=ENV).start()
     try:

@@ -19,7 +19,7 @@ from ains.models import webhooks
 from ains.security.crypto import generate_key
 from tests.support.flows import submit
 from tests.support.receiver import Received, receiver
-from tests.support.server import ServerProcess, drop_pg_database, fresh_database_url, wait_for
+from tests.support.server import ServerProcess, drop_pg_database, migrated_database_url, wait_for
 from tests.webhooks.conftest import LOOPBACK_ALLOWED
 from tests.webhooks.helpers import register
 
@@ -48,7 +48,7 @@ def start(url: str, **env: str) -> ServerProcess:
 
 
 def test_secrets_are_sealed_at_rest_and_still_sign(backend: str, tmp_path: Path, uid: str) -> None:
-    url = fresh_database_url(backend, tmp_path)
+    url = migrated_database_url(backend, tmp_path)
     keys = {"AINS_ENCRYPTION_KEYS": f"k1:{generate_key()}"}
     try:
         with receiver() as rec:
