@@ -130,10 +130,12 @@ def test_failing_one_capability_quarantines_it_alone_and_canaries_bring_it_back(
     )
     assert r.status_code == 201, r.text
     agent_id, key = r.json()["agent_id"], r.json()["api_key"]
-    args = ["--agent-id", agent_id, "-c", bad, "-c", good, "--concurrency", "2", *FAST_AGENT]
-    agent = AgentProcess(trust_server.url, [*args, "--fail-capability", bad], api_key=key).start()
+    # the sleep handler fails a task whose "seconds" is no number: this agent fails every task
+    # of `bad` until the canaries, and none of `good`
+    args = ["--agent-id", agent_id, "-c", bad, "-c", good, "--handler", "sleep", *FAST_AGENT]
+    agent = AgentProcess(trust_server.url, [*args, "--concurrency", "2"], api_key=key).start()
     try:
-        failing = [submit(api, bad, max_retries=0) for _ in range(3)]
+        failing = [submit(api, bad, max_retries=0, input_data={"seconds": "x"}) for _ in range(3)]
         for t in failing:
             wait_status(api, t["task_id"], "FAILED")
         trust = {c["capability"]: c for c in agent_view(api, agent_id)["capability_trust"]}
@@ -147,19 +149,16 @@ def test_failing_one_capability_quarantines_it_alone_and_canaries_bring_it_back(
         assert f'ains_agent_quarantined{{agent_id="{agent_id}",capability="{bad}"}} 1.0' in metrics
         assert f'ains_agent_quarantined{{agent_id="{agent_id}",capability="{good}"}}' not in metrics
         # still routed the other capability
-        ok = submit(api, good)
+        ok = submit(api, good, input_data={"seconds": 0})
         assert wait_status(api, ok["task_id"], "COMPLETED")["assigned_agent_id"] == agent_id
-    finally:
-        agent.stop()
-    healed = AgentProcess(trust_server.url, args, api_key=key).start()
-    try:
+        # canaries: one task of `bad` at a time, two successes release it
         batch = api.post(
             "/aitp/tasks/batch",
             json={
                 "client_id": "c1",
                 "tasks": [
-                    {"task_type": "t", "capability_required": bad, "input_data": {"i": i}}
-                    for i in range(3)
+                    {"task_type": "t", "capability_required": bad, "input_data": {"seconds": 0}}
+                    for _ in range(3)
                 ],
             },
         )
@@ -168,7 +167,7 @@ def test_failing_one_capability_quarantines_it_alone_and_canaries_bring_it_back(
         for task_id in ids:
             wait_status(api, task_id, "COMPLETED")
     finally:
-        healed.stop()
+        agent.stop(signal.SIGKILL)  # nothing in flight; SIGTERM would wait for the exit
     routings = sorted((routing(api, t)["routings"][0] for t in ids), key=lambda r: r["routed_at"])
     assert [r["tier"] for r in routings] == ["canary", "canary", "preferred"]
     for canary in routings[:2]:  # one task at a time
