@@ -121,8 +121,31 @@ def test_the_routing_of_a_task_names_every_candidate_and_its_rule(
     assert missing.headers["content-type"].startswith("application/problem+json")
 
 
+def console_page(server: ServerProcess, key: str, path: str) -> str:
+    """A console page as a signed-in browser gets it."""
+    with httpx.Client(base_url=server.url, timeout=40) as browser:
+        r = browser.post("/ui/login", data={"credential": key})
+        assert r.status_code == 303, r.text
+        page = browser.get(path)
+        assert page.status_code == 200, page.text
+        return page.text
+
+
 def test_failing_one_capability_quarantines_it_alone_and_canaries_bring_it_back(
-    api: httpx.Client, trust_server: ServerProcess, uid: str
+    trust_server: ServerProcess, uid: str
+) -> None:
+    with trust_server.client() as local:  # protected mode ends here: the first admin key
+        r = local.post(
+            "/ains/keys", json={"role": "admin", "principal_id": f"admin-{uid}", "name": "admin"}
+        )
+        assert r.status_code == 201, r.text
+    key = r.json()["api_key"]
+    with trust_server.client(key) as api:
+        quarantine_and_release(api, trust_server, key, uid)
+
+
+def quarantine_and_release(
+    api: httpx.Client, trust_server: ServerProcess, admin_key: str, uid: str
 ) -> None:
     bad, good = f"flaky-{uid}:v1", f"solid-{uid}:v1"
     r = api.post(
@@ -148,6 +171,10 @@ def test_failing_one_capability_quarantines_it_alone_and_canaries_bring_it_back(
         metrics = api.get("/metrics").text
         assert f'ains_agent_quarantined{{agent_id="{agent_id}",capability="{bad}"}} 1.0' in metrics
         assert f'ains_agent_quarantined{{agent_id="{agent_id}",capability="{good}"}}' not in metrics
+        row = console_page(trust_server, admin_key, "/ui/agents").split(agent_id, 1)[1]
+        row = row.split("</tr>", 1)[0]
+        assert f'data-capability="{bad}"' in row and f'data-capability="{good}"' in row
+        assert row.count("badge-quarantined") == 1
         # still routed the other capability
         ok = submit(api, good, input_data={"seconds": 0})
         assert wait_status(api, ok["task_id"], "COMPLETED")["assigned_agent_id"] == agent_id
@@ -168,12 +195,17 @@ def test_failing_one_capability_quarantines_it_alone_and_canaries_bring_it_back(
             wait_status(api, task_id, "COMPLETED")
     finally:
         agent.stop(signal.SIGKILL)  # nothing in flight; SIGTERM would wait for the exit
-    routings = sorted((routing(api, t)["routings"][0] for t in ids), key=lambda r: r["routed_at"])
+    routed = sorted(
+        ((routing(api, t)["routings"][0], t) for t in ids), key=lambda p: p[0]["routed_at"]
+    )
+    routings = [r for r, _ in routed]
     assert [r["tier"] for r in routings] == ["canary", "canary", "preferred"]
     for canary in routings[:2]:  # one task at a time
         [mine] = canary["candidates"]
         assert (mine["rule"], mine["share"], mine["rank"]) == ("canary", 1, None)
     assert routings[2]["candidates"][0]["rule"] == "chosen"
+    panel = console_page(trust_server, admin_key, f"/ui/tasks/{routed[0][1]}/panel")
+    assert 'id="routing-candidates"' in panel and 'data-rule="canary"' in panel
     trust = {c["capability"]: c for c in agent_view(api, agent_id)["capability_trust"]}
     assert trust[bad]["quarantined"] is False and trust[bad]["trust_score"] >= 0.45
     reasons = [
