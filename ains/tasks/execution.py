@@ -178,12 +178,19 @@ class ExecutionService:
                 share = me.max_concurrency - held
             others.update(a for a in shares if a != me.agent_id)
             share = min(share, room - len(taken))
+            if share > 0 and not canary:
+                # agents quarantined for the capability and owed a canary: one task each is
+                # left for them (they are woken to take it), so they can earn their way back
+                due = await self._canaries_due(conn, seen, me.agent_id, capability)
+                if due:
+                    others.update(due)
+                    waiting = await repo.count_pending(conn, capability, share + len(due))
+                    share = min(share, waiting - len(due))
             if share <= 0:
                 continue
             ids = await repo.take_pending(conn, capability, share)
             if not ids:
                 continue
-            others.update(await self._canaries_due(conn, seen, me.agent_id, capability))
             shares[me.agent_id] = len(ids)
             tier = (
                 "canary"
