@@ -32,9 +32,19 @@ def trust_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield server
 
 
+@pytest.fixture(scope="module")
+def admin_key(trust_server: ServerProcess) -> str:
+    """The first admin key, made in protected mode (the console needs one to sign in)."""
+    with trust_server.client() as local:
+        body = {"role": "admin", "principal_id": "admin", "name": "admin"}
+        r = local.post("/ains/keys", json=body)
+        assert r.status_code == 201, r.text
+        return str(r.json()["api_key"])
+
+
 @pytest.fixture
-def api(trust_server: ServerProcess) -> Iterator[httpx.Client]:
-    with trust_server.client() as client:
+def api(trust_server: ServerProcess, admin_key: str) -> Iterator[httpx.Client]:
+    with trust_server.client(admin_key) as client:
         yield client
 
 
@@ -51,34 +61,28 @@ def routing(api: httpx.Client, task_id: str) -> dict[str, Any]:
 
 
 def test_the_routing_of_a_task_names_every_candidate_and_its_rule(
-    api: httpx.Client, trust_server: ServerProcess, uid: str
+    api: httpx.Client, trust_server: ServerProcess, admin_key: str, uid: str
 ) -> None:
     cap = f"explain-{uid}:v1"
     gone = register_agent(api, cap, max_concurrency=5, name="gone")  # never heartbeats again
     idle = register_agent(api, cap, max_concurrency=5, name="idle")  # never claims
     benched = register_agent(api, cap, max_concurrency=5, name="benched")
     fresh = register_agent(api, cap, max_concurrency=5, name="fresh")
+    busy = register_agent(api, cap, max_concurrency=5, name="busy")
+    busy_id = busy["agent_id"]
     r = api.patch(f"/ains/agents/{benched['agent_id']}", json={"status": "QUARANTINED"})
     assert r.status_code == 200, r.text
-    busy = AgentProcess(
-        trust_server.url, ["-c", cap, "--handler", "sleep", "--concurrency", "5", *FAST_AGENT]
-    ).start()
+    args = ["--agent-id", busy_id, "-c", cap, "--handler", "sleep", "--concurrency", "5"]
+    sample = AgentProcess(trust_server.url, [*args, *FAST_AGENT], api_key=busy["api_key"]).start()
     try:
         for _ in range(4):  # busy holds 4 of 5: a fifth would take it past 80%
             submit(api, cap, input_data={"seconds": 60})
-        busy_id = wait_for(
-            lambda: next(
-                (a["agent_id"] for a in api.get("/ains/agents", params={"capability": cap})
-                 .json()["items"] if a["in_flight"] == 4),
-                None,
-            ),
-            message="the sample agent to hold 4 tasks",
-        )  # fmt: skip
+        wait_for(lambda: agent_view(api, busy_id)["in_flight"] == 4, message="busy to hold 4")
         wait_for(lambda: not agent_view(api, gone["agent_id"])["online"], message="offline")
         claimed: list[dict[str, Any]] = []
 
         def park() -> None:
-            with trust_server.client() as c:
+            with trust_server.client(admin_key) as c:
                 claimed.extend(claim(c, fresh["agent_id"], max_tasks=5, wait=5))
 
         thread = threading.Thread(target=park)
@@ -91,7 +95,7 @@ def test_the_routing_of_a_task_names_every_candidate_and_its_rule(
         assert [t["task_id"] for t in claimed] == [task["task_id"]]
         answer = routing(api, task["task_id"])
     finally:
-        busy.stop(signal.SIGKILL)
+        sample.stop(signal.SIGKILL)
     assert answer["task_id"] == task["task_id"] and answer["capability_required"] == cap
     [routed] = answer["routings"]
     assert routed["agent_id"] == fresh["agent_id"] and routed["number"] == 1
@@ -132,16 +136,9 @@ def console_page(server: ServerProcess, key: str, path: str) -> str:
 
 
 def test_failing_one_capability_quarantines_it_alone_and_canaries_bring_it_back(
-    trust_server: ServerProcess, uid: str
+    api: httpx.Client, trust_server: ServerProcess, admin_key: str, uid: str
 ) -> None:
-    with trust_server.client() as local:  # protected mode ends here: the first admin key
-        r = local.post(
-            "/ains/keys", json={"role": "admin", "principal_id": f"admin-{uid}", "name": "admin"}
-        )
-        assert r.status_code == 201, r.text
-    key = r.json()["api_key"]
-    with trust_server.client(key) as api:
-        quarantine_and_release(api, trust_server, key, uid)
+    quarantine_and_release(api, trust_server, admin_key, uid)
 
 
 def quarantine_and_release(
@@ -219,3 +216,50 @@ def quarantine_and_release(
     metrics = api.get("/metrics").text
     assert f'ains_agent_quarantined{{agent_id="{agent_id}",capability="{bad}"}} 0.0' in metrics
     assert f'ains_agent_trust{{agent_id="{agent_id}",capability="{bad}"}}' in metrics
+
+
+def test_a_healthy_agent_leaves_a_canary_for_a_quarantined_one(
+    api: httpx.Client, trust_server: ServerProcess, admin_key: str, uid: str
+) -> None:
+    cap = f"canary-{uid}:v1"
+    shaky = register_agent(api, cap, max_concurrency=5, name="shaky")["agent_id"]
+    steady = register_agent(api, cap, max_concurrency=5, name="steady")["agent_id"]
+    for _ in range(3):  # three failures: quarantined for `cap`
+        task = submit(api, cap, max_retries=0)
+        [held] = claim(api, shaky, wait=5)
+        assert held["task_id"] == task["task_id"]
+        body = {"attempt_id": held["attempt_id"], "error": "no"}
+        assert api.post(f"/aitp/tasks/{task['task_id']}/fail", json=body).status_code == 200
+    assert agent_view(api, shaky)["capability_trust"][0]["quarantined"] is True
+    # steady is trusted more, so new work wakes it first; it leaves one task for the canary
+    r = api.patch(f"/ains/agents/{steady}", json={"trust_score": 0.9, "reason": "test"})
+    assert r.status_code == 200, r.text
+    got: dict[str, list[dict[str, Any]]] = {}
+
+    def park(agent_id: str) -> threading.Thread:
+        def run() -> None:
+            with trust_server.client(admin_key) as c:
+                got[agent_id] = claim(c, agent_id, max_tasks=5, wait=5)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    threads = [park(shaky), park(steady)]
+    wait_parked(api, shaky, steady)
+    batch = api.post(
+        "/aitp/tasks/batch",
+        json={
+            "client_id": "c1",
+            "tasks": [{"task_type": "t", "capability_required": cap} for _ in range(3)],
+        },
+    )
+    assert batch.status_code == 201, batch.text
+    for thread in threads:
+        thread.join(timeout=10)
+    assert (len(got[steady]), len(got[shaky])) == (2, 1)
+    [canary] = routing(api, got[shaky][0]["task_id"])["routings"]
+    assert canary["tier"] == "canary" and canary["agent_id"] == shaky
+    [steady_pass] = routing(api, got[steady][0]["task_id"])["routings"]
+    rules = {c["agent_id"]: c["rule"] for c in steady_pass["candidates"]}
+    assert rules == {steady: "chosen", shaky: "quarantined"}
