@@ -88,8 +88,8 @@ async def agent_trust(
     limit: int | None = None,
     capability: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    """The agent's trust records, newest first; `capability` keeps that capability's only
-    (an empty value: only the agent's overall score's)."""
+    """The agent's trust records, newest first: those of its overall score, or with
+    `capability` those of that capability (`*`: every record)."""
     async with services.db.read() as conn:
         items = await services.agents.trust_history(
             conn, principal, agent_id, page_limit(limit, services), capability

@@ -222,13 +222,13 @@ async def add_trust_records(conn: AsyncConnection, records: Sequence[dict[str, A
 async def trust_history(
     conn: AsyncConnection, agent_id: str, limit: int, *, capability: str | None = None
 ) -> list[Row[Any]]:
-    """The agent's trust records, newest first: all of them, or with `capability` only that
-    capability's ("" : only the agent's overall score's)."""
+    """The agent's trust records, newest first: those of its overall score (`capability`
+    None), of one capability, or all of them (`"*"`)."""
     R = trust_records.c
     stmt = sa.select(trust_records).where(R.agent_id == agent_id)
-    if capability == "":
+    if capability is None:
         stmt = stmt.where(R.capability.is_(None))
-    elif capability is not None:
+    elif capability != "*":
         stmt = stmt.where(R.capability == capability)
     return list(await conn.execute(stmt.order_by(R.id.desc()).limit(limit)))
 

@@ -165,7 +165,7 @@ async def _agent_status(request: Request, agent_id: str, status: str) -> Respons
     async with services.db.transaction() as tx:
         agent = await services.agents.patch(tx, who.principal, agent_id, patch)
     async with services.db.read() as conn:
-        history = await services.agents.trust_history(conn, who.principal, agent_id, 30, "")
+        history = await services.agents.trust_history(conn, who.principal, agent_id, 30)
     context = {
         "a": agent,
         "admin": who.principal.is_admin,

@@ -191,7 +191,7 @@ async def agents(request: Request, who: VisitorDep, cursor: str | None = None) -
         )
         trust = {
             a["agent_id"]: trust_series(
-                await services.agents.trust_history(conn, who.principal, a["agent_id"], 30, "")
+                await services.agents.trust_history(conn, who.principal, a["agent_id"], 30)
             )
             for a in page["items"]
         }
