@@ -77,7 +77,9 @@ def test_the_routing_of_a_task_names_every_candidate_and_its_rule(
     try:
         for _ in range(4):  # busy holds 4 of 5: a fifth would take it past 80%
             submit(api, cap, input_data={"seconds": 60})
-        wait_for(lambda: agent_view(api, busy_id)["in_flight"] == 4, message="busy to hold 4")
+        wait_for(
+            lambda: agent_view(api, busy_id)["in_flight"] == 4, message="busy to hold 4", timeout=60
+        )
         wait_for(lambda: not agent_view(api, gone["agent_id"])["online"], message="offline")
         claimed: list[dict[str, Any]] = []
 
@@ -157,7 +159,7 @@ def quarantine_and_release(
     try:
         failing = [submit(api, bad, max_retries=0, input_data={"seconds": "x"}) for _ in range(3)]
         for t in failing:
-            wait_status(api, t["task_id"], "FAILED")
+            wait_status(api, t["task_id"], "FAILED", timeout=60)
         trust = {c["capability"]: c for c in agent_view(api, agent_id)["capability_trust"]}
         assert trust[bad]["quarantined"] is True
         assert trust[bad]["trust_score"] == pytest.approx(0.5 * 0.9**3, abs=1e-3)  # decays a hair
@@ -174,7 +176,10 @@ def quarantine_and_release(
         assert row.count("badge-quarantined") == 1
         # still routed the other capability
         ok = submit(api, good, input_data={"seconds": 0})
-        assert wait_status(api, ok["task_id"], "COMPLETED")["assigned_agent_id"] == agent_id
+        assert (
+            wait_status(api, ok["task_id"], "COMPLETED", timeout=60)["assigned_agent_id"]
+            == agent_id
+        )
         # canaries: one task of `bad` at a time, two successes release it
         batch = api.post(
             "/aitp/tasks/batch",
@@ -189,7 +194,7 @@ def quarantine_and_release(
         assert batch.status_code == 201, batch.text
         ids = batch.json()["task_ids"]
         for task_id in ids:
-            wait_status(api, task_id, "COMPLETED")
+            wait_status(api, task_id, "COMPLETED", timeout=60)
     finally:
         agent.stop(signal.SIGKILL)  # nothing in flight; SIGTERM would wait for the exit
     routed = sorted(
