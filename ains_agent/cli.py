@@ -50,10 +50,6 @@ def agent(
     permanent_fail_rate: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of tasks failed for good.")
     ] = 0.0,
-    fail_capability: Annotated[
-        list[str] | None,
-        typer.Option(help="Capability whose tasks always fail, retryable (repeatable)."),
-    ] = None,
     wait_seconds: Annotated[float, typer.Option(min=0.0, max=30.0, help="Claim long-poll.")] = 10.0,
     heartbeat_interval: Annotated[
         float, typer.Option(min=0.1, help="Seconds between agent heartbeats.")
@@ -79,8 +75,7 @@ def agent(
 
     sample = build_agent(
         name, capabilities, handler, fail_rate=fail_rate,
-        permanent_fail_rate=permanent_fail_rate, fail_capabilities=fail_capability or (),
-        base_url=url, api_key=api_key,
+        permanent_fail_rate=permanent_fail_rate, base_url=url, api_key=api_key,
         agent_id=agent_id, max_concurrency=concurrency, wait_seconds=wait_seconds,
         heartbeat_interval=heartbeat_interval, on_ready=ready,
     )  # fmt: skip

@@ -81,19 +81,16 @@ def build_agent(
     permanent_fail_rate: float = 0.0,
     rng: random.Random | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
-    fail_capabilities: Sequence[str] = (),
     **agent_options: Any,
 ) -> Agent:
-    """An `Agent` serving every capability with the built-in `handler` (echo|upper|sleep); the
-    tasks of `fail_capabilities` always fail (retryable), to exercise trust per capability."""
+    """An `Agent` serving every capability with the built-in `handler` (echo|upper|sleep)."""
     if handler not in HANDLERS:
         raise ValueError(f"unknown handler {handler!r}; choose from {', '.join(HANDLERS)}")
     if not capabilities:
         raise ValueError("at least one capability is needed")
     agent = Agent(name, transport=transport, **agent_options)
     fn = with_failures(HANDLERS[handler], fail_rate, permanent_fail_rate, rng)
-    always_fail = with_failures(HANDLERS[handler], 1.0)
     for capability in capabilities:
-        agent.add_handler(capability, always_fail if capability in fail_capabilities else fn)
+        agent.add_handler(capability, fn)
     agent.metadata.setdefault("handler", handler)
     return agent
