@@ -164,7 +164,10 @@ def _add_operational_routes(app: FastAPI, services: Services) -> None:
             return response
         try:
             snapshot: StateSnapshot | Exception = await take_snapshot(
-                services.db, services.clock(), services.settings.agent_offline_after
+                services.db,
+                services.clock(),
+                services.settings.agent_offline_after,
+                services.settings.trust_decay_half_life_hours,
             )
         except Exception as exc:  # the scrape still serves counters; state reports not ok
             snapshot = exc

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     drain_seconds: float = Field(1.5, gt=0, le=600)
 
     agent_offline_after: float = Field(30.0, gt=0)
+    # trust per (agent, capability): idle scores decay toward 0.5 with this half-life; below
+    # `trust_quarantine_below` the pair is quarantined (one canary task at a time) until
+    # `trust_canary_successes` canaries in a row succeed
+    trust_decay_half_life_hours: float = Field(24.0, gt=0)
+    trust_quarantine_below: float = Field(0.2, ge=0, lt=0.5)
+    trust_canary_successes: int = Field(3, ge=1, le=1000)
     lease_seconds: float = Field(60.0, gt=0)
     max_batch_size: int = Field(100, ge=1)
     max_body_bytes: int = Field(1_048_576, ge=1024)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from ains.agents.schemas import (
     AgentHeartbeatOut,
@@ -77,16 +77,22 @@ async def get_agent(
 ) -> dict[str, Any]:
     async with services.db.read() as conn:
         row = await services.agents.get_row(conn, agent_id, deregistered=True)
-        return services.agents.view(row)
+        return await services.agents.view_of(conn, row)
 
 
 @router.get("/ains/agents/{agent_id}/trust", responses=returns(TrustPage))
 async def agent_trust(
-    agent_id: str, services: ServicesDep, principal: CurrentPrincipal, limit: int | None = None
+    agent_id: str,
+    services: ServicesDep,
+    principal: CurrentPrincipal,
+    limit: int | None = None,
+    capability: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
+    """The agent's trust records, newest first: those of its overall score, or with
+    `capability` those of that capability (`*`: every record)."""
     async with services.db.read() as conn:
         items = await services.agents.trust_history(
-            conn, principal, agent_id, page_limit(limit, services)
+            conn, principal, agent_id, page_limit(limit, services), capability
         )
     return {"items": items, "next_cursor": None}
 

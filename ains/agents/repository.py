@@ -11,10 +11,11 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.db import dialect
-from ains.models import agent_capabilities, agents, trust_records
+from ains.models import agent_capabilities, agents, capability_trust, trust_records
 
 A = agents.c
 C = agent_capabilities.c
+K = capability_trust.c
 
 
 async def refresh(
@@ -55,38 +56,27 @@ async def lock_for_claim(conn: AsyncConnection, agent_id: str) -> Any:
     return (await conn.execute(dialect.for_update(conn, stmt))).first()
 
 
-async def claim_candidates(
-    conn: AsyncConnection,
-    capabilities: Sequence[str],
-    *,
-    online_after: datetime,
-    asking_after: datetime,
-    claimant: str,
-) -> list[Row[Any]]:
-    """Agents that could take work of these capabilities now: active, online, with room and
-    asking for work (in a long-poll claim, or just back from one). The claimant is always one."""
+async def claim_candidates(conn: AsyncConnection, capabilities: Sequence[str]) -> list[Row[Any]]:
+    """Every registered agent offering one of these capabilities, one row per (agent,
+    capability), with what routing needs to rank or refuse it: status, liveness, whether it asks
+    for work, load, and its trust for that capability (null: none recorded yet, neutral)."""
     stmt = (
         sa.select(
             C.name.label("capability"),
             A.agent_id,
-            A.trust_score,
+            A.status,
+            A.online,
+            A.last_heartbeat_at,
+            A.claim_until,
             A.in_flight,
             A.max_concurrency,
+            K.trust_score,
+            K.quarantined,
+            K.updated_at.label("trust_updated_at"),
         )
         .join(agents, A.agent_id == C.agent_id)
-        .where(
-            C.name.in_(list(capabilities)),
-            A.status == "ACTIVE",
-            A.in_flight < A.max_concurrency,
-            sa.or_(
-                A.agent_id == claimant,
-                sa.and_(
-                    A.online.is_(True),
-                    A.last_heartbeat_at > online_after,
-                    A.claim_until > asking_after,
-                ),
-            ),
-        )
+        .outerjoin(capability_trust, sa.and_(K.agent_id == C.agent_id, K.capability == C.name))
+        .where(C.name.in_(list(capabilities)), A.status != "DEREGISTERED")
     )
     return list(await conn.execute(stmt))
 
@@ -229,12 +219,49 @@ async def add_trust_records(conn: AsyncConnection, records: Sequence[dict[str, A
         await conn.execute(sa.insert(trust_records), list(records))
 
 
-async def trust_history(conn: AsyncConnection, agent_id: str, limit: int) -> list[Row[Any]]:
-    """The agent's trust records, newest first."""
+async def trust_history(
+    conn: AsyncConnection, agent_id: str, limit: int, *, capability: str | None = None
+) -> list[Row[Any]]:
+    """The agent's trust records, newest first: those of its overall score (`capability`
+    None), of one capability, or all of them (`"*"`)."""
+    R = trust_records.c
+    stmt = sa.select(trust_records).where(R.agent_id == agent_id)
+    if capability is None:
+        stmt = stmt.where(R.capability.is_(None))
+    elif capability != "*":
+        stmt = stmt.where(R.capability == capability)
+    return list(await conn.execute(stmt.order_by(R.id.desc()).limit(limit)))
+
+
+async def capability_trust_of(conn: AsyncConnection, agent_ids: Iterable[str]) -> list[Row[Any]]:
+    """The trust rows per capability of these agents (callers hold the agents' row locks)."""
+    stmt = sa.select(capability_trust).where(K.agent_id.in_(sorted(agent_ids)))
+    return list(await conn.execute(stmt))
+
+
+async def save_capability_trust(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert or overwrite (agent, capability) trust rows, in one statement."""
+    if not rows:
+        return
+    stmt = dialect.insert(conn, capability_trust).values(list(rows))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[K.agent_id, K.capability],
+        set_={
+            "trust_score": stmt.excluded.trust_score,
+            "quarantined": stmt.excluded.quarantined,
+            "canary_successes": stmt.excluded.canary_successes,
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+    await conn.execute(stmt)
+
+
+async def registered_capability_trust(conn: AsyncConnection) -> list[Row[Any]]:
+    """Every (agent, capability) trust row of registered agents (the metrics snapshot)."""
     stmt = (
-        sa.select(trust_records)
-        .where(trust_records.c.agent_id == agent_id)
-        .order_by(trust_records.c.id.desc())
-        .limit(limit)
+        sa.select(K.agent_id, K.capability, K.trust_score, K.quarantined, K.updated_at)
+        .join(agents, A.agent_id == K.agent_id)
+        .join(agent_capabilities, sa.and_(C.agent_id == K.agent_id, C.name == K.capability))
+        .where(A.status != "DEREGISTERED")
     )
     return list(await conn.execute(stmt))

@@ -58,6 +58,17 @@ def _capability_names(value: list[str]) -> list[str]:
 # --- answers ----------------------------------------------------------------------------------
 
 
+class CapabilityTrustOut(BaseModel):
+    """The agent's trust for one capability, as routing uses it now (decayed toward 0.5 while
+    idle); `quarantined` pairs get one canary task at a time until enough of them succeed."""
+
+    capability: str
+    trust_score: float
+    quarantined: bool
+    canary_successes: int
+    updated_at: datetime | None
+
+
 class AgentOut(BaseModel):
     agent_id: str
     name: str
@@ -76,6 +87,7 @@ class AgentOut(BaseModel):
     tasks_failed: int
     created_at: datetime
     updated_at: datetime
+    capability_trust: list[CapabilityTrustOut]
 
 
 class RegisteredAgentOut(AgentOut):
@@ -91,6 +103,7 @@ class AgentPage(BaseModel):
 
 class TrustRecordOut(BaseModel):
     task_id: str | None
+    capability: str | None  # null: the agent's overall score
     delta: float
     trust_score: float
     score_after: float

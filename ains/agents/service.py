@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.agents import repository as agent_repository
 from ains.agents.schemas import AgentIn, AgentPatch
-from ains.agents.trust import INITIAL_TRUST
+from ains.agents.trust import INITIAL_TRUST, decayed
 from ains.clock import Clock, new_id
 from ains.config import Settings
 from ains.db.engine import Tx
@@ -52,6 +52,29 @@ def agent_view(row: Any, offline_after: float, now: datetime) -> dict[str, Any]:
     }
 
 
+def capability_trust_view(
+    capability: str, stored: Any, now: datetime, half_life_hours: float
+) -> dict[str, Any]:
+    """An agent's trust for one capability as routing uses it now (decayed while idle)."""
+    if stored is None:
+        return {
+            "capability": capability,
+            "trust_score": INITIAL_TRUST,
+            "quarantined": False,
+            "canary_successes": 0,
+            "updated_at": None,
+        }
+    return {
+        "capability": capability,
+        "trust_score": round(
+            decayed(stored.trust_score, stored.updated_at, now, half_life_hours), 6
+        ),
+        "quarantined": bool(stored.quarantined),
+        "canary_successes": stored.canary_successes,
+        "updated_at": stored.updated_at,
+    }
+
+
 class AgentService:
     def __init__(self, settings: Settings, clock: Clock, bus: Bus, control: TaskControl) -> None:
         self.settings = settings
@@ -61,6 +84,26 @@ class AgentService:
 
     def view(self, row: Any) -> dict[str, Any]:
         return agent_view(row, self.settings.agent_offline_after, self.clock())
+
+    async def views(self, conn: AsyncConnection, rows: list[Any]) -> list[dict[str, Any]]:
+        """Agent views with their trust per capability (one statement for any number)."""
+        stored: dict[str, dict[str, Any]] = {}
+        for t in await agent_repository.capability_trust_of(conn, [r.agent_id for r in rows]):
+            stored.setdefault(t.agent_id, {})[t.capability] = t
+        now = self.clock()
+        half_life = self.settings.trust_decay_half_life_hours
+        out = []
+        for row in rows:
+            mine = stored.get(row.agent_id, {})
+            view = self.view(row)
+            view["capability_trust"] = [
+                capability_trust_view(c, mine.get(c), now, half_life) for c in row.capabilities
+            ]
+            out.append(view)
+        return out
+
+    async def view_of(self, conn: AsyncConnection, row: Any) -> dict[str, Any]:
+        return (await self.views(conn, [row]))[0]
 
     async def get_row(
         self, conn: AsyncConnection, agent_id: str, *, deregistered: bool = False
@@ -141,7 +184,7 @@ class AgentService:
             api_key = created["api_key"]
         row = await self.get_row(tx.conn, agent_id)
         tx.on_commit(lambda: self.bus.publish_many("route", body.capabilities))
-        return {**self.view(row), "api_key": api_key}
+        return {**await self.view_of(tx.conn, row), "api_key": api_key}
 
     async def _reregister_self(
         self, tx: Tx, principal: Principal, existing: Any, body: AgentIn, now: datetime
@@ -165,7 +208,7 @@ class AgentService:
         if not existing.online:
             tx.on_commit(lambda: self.bus.publish_many("route", existing.capabilities))
         row = await self.get_row(tx.conn, agent_id)
-        return {**self.view(row), "api_key": None}
+        return {**await self.view_of(tx.conn, row), "api_key": None}
 
     async def heartbeat(
         self, tx: Tx, principal: Principal, agent_id: str, in_flight: list[str] | None
@@ -228,7 +271,7 @@ class AgentService:
         page = rows[:limit]
         more = len(rows) > limit
         return {
-            "items": [self.view(r) for r in page],
+            "items": await self.views(conn, page),
             "next_cursor": encode_cursor("agt", page[-1].agent_id) if more else None,
         }
 
@@ -272,6 +315,21 @@ class AgentService:
             values["trust_score"] = body.trust_score
         if body.capabilities is not None:
             await agent_repository.replace_capabilities(tx.conn, agent_id, body.capabilities)
+        if body.trust_score is not None:  # an admin's score holds for every capability too
+            await agent_repository.save_capability_trust(
+                tx.conn,
+                [
+                    {
+                        "agent_id": agent_id,
+                        "capability": c,
+                        "trust_score": body.trust_score,
+                        "quarantined": False,
+                        "canary_successes": 0,
+                        "updated_at": now,
+                    }
+                    for c in body.capabilities or row.capabilities
+                ],
+            )
         if body.trust_score is not None or body.status is not None:
             score = body.trust_score if body.trust_score is not None else row.trust_score
             record = {
@@ -289,10 +347,15 @@ class AgentService:
         await agent_repository.update(tx.conn, agent_id, values)
         routed = list(row.capabilities) + list(body.capabilities or [])
         tx.on_commit(lambda: self.bus.publish_many("route", routed))
-        return self.view(await self.get_row(tx.conn, agent_id))
+        return await self.view_of(tx.conn, await self.get_row(tx.conn, agent_id))
 
     async def trust_history(
-        self, conn: AsyncConnection, principal: Principal, agent_id: str, limit: int
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        agent_id: str,
+        limit: int,
+        capability: str | None = None,
     ) -> list[dict[str, Any]]:
         """The agent's trust records, newest first. Every principal may read an agent's scores,
         but only admins and the agent itself are told which tasks moved them: the others may
@@ -301,10 +364,11 @@ class AgentService:
         names_tasks = principal.is_admin or (
             principal.role == "agent" and principal.principal_id == agent_id
         )
-        rows = await agent_repository.trust_history(conn, agent_id, limit)
+        rows = await agent_repository.trust_history(conn, agent_id, limit, capability=capability)
         return [
             {
                 "task_id": r.task_id if names_tasks else None,
+                "capability": r.capability,
                 "delta": r.delta,
                 "trust_score": r.trust_score,
                 "score_after": r.trust_score,

@@ -28,7 +28,7 @@ from ains.tasks.control import TaskControl
 from ains.tasks.schemas import TaskIn
 from ains.tasks.sealing import unseal_row
 from ains.tasks.service import TaskService
-from ains.tasks.settlement import Settlement
+from ains.tasks.settlement import Settlement, TrustSettings
 from ains.tasks.states import ACTIVE, TERMINAL, UNSUCCESSFUL, TaskStatus
 from ains.tasks.views import task_view
 
@@ -438,7 +438,7 @@ class BatchService:
     ) -> dict[str, Any]:
         batch = await self._get(tx.conn, principal, batch_id)
         active = await batch_repo.batch_tasks(tx.conn, batch_id, statuses=[s.value for s in ACTIVE])
-        s = Settlement(self.clock())
+        s = Settlement(self.clock(), TrustSettings.of(self.settings))
         why = reason or "batch cancelled"
         cancelled = 0
         for row in active:

@@ -5,19 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 
 from ains.agents import repository as agent_repository
+from ains.agents.trust import decayed
 from ains.db.engine import Database
 from ains.metrics.state import StateSnapshot
 from ains.queue import repository as queue_repository
 from ains.tasks import repository as task_repository
 
 
-async def take_snapshot(db: Database, now: datetime, offline_after: float) -> StateSnapshot:
+async def take_snapshot(
+    db: Database, now: datetime, offline_after: float, half_life_hours: float = 24.0
+) -> StateSnapshot:
     async with db.read() as conn:
         by_priority = await queue_repository.pending_by_priority(conn)
         by_capability = await queue_repository.pending_by_capability(conn)
         oldest = await queue_repository.oldest_queued_at(conn, [])
         by_status = await task_repository.count_by_status(conn)
         agent_rows = await agent_repository.registered(conn)
+        pairs = await agent_repository.registered_capability_trust(conn)
     online = sum(
         1
         for a in agent_rows
@@ -35,5 +39,10 @@ async def take_snapshot(db: Database, now: datetime, offline_after: float) -> St
         agents_online=online,
         agents_by_status=statuses,
         trust_scores={a.agent_id: a.trust_score for a in agent_rows},
+        capability_trust={
+            (p.agent_id, p.capability): decayed(p.trust_score, p.updated_at, now, half_life_hours)
+            for p in pairs
+        },
+        quarantined={(p.agent_id, p.capability): bool(p.quarantined) for p in pairs},
         tasks_by_status=by_status,
     )

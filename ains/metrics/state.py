@@ -37,6 +37,9 @@ class StateSnapshot:
     agents_online: int = 0
     agents_by_status: dict[str, int] = field(default_factory=dict)
     trust_scores: dict[str, float] = field(default_factory=dict)
+    # per (agent_id, capability) with a recorded score: trust now (decayed), and quarantine
+    capability_trust: dict[tuple[str, str], float] = field(default_factory=dict)
+    quarantined: dict[tuple[str, str], bool] = field(default_factory=dict)
     tasks_by_status: dict[str, int] = field(default_factory=dict)
 
 
@@ -51,6 +54,13 @@ def _gauge(name: str, doc: str, label: str, values: Mapping[str, float]) -> Gaug
     family = GaugeMetricFamily(name, doc, labels=[label])
     for key, value in values.items():
         family.add_metric([key], value)
+    return family
+
+
+def _pair_gauge(name: str, doc: str, values: Mapping[tuple[str, str], float]) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, doc, labels=["agent_id", "capability"])
+    for (agent_id, capability), value in values.items():
+        family.add_metric([agent_id, capability], value)
     return family
 
 
@@ -87,6 +97,16 @@ def state_families(snapshot: StateSnapshot) -> list[Metric]:
         _gauge("ains_agents_total", "Agents by status.", "status", snapshot.agents_by_status),
         _gauge(
             "ains_agent_trust_score", "Trust score per agent.", "agent_id", snapshot.trust_scores
+        ),
+        _pair_gauge(
+            "ains_agent_trust",
+            "Trust score per agent and capability (decayed toward 0.5 while idle).",
+            snapshot.capability_trust,
+        ),
+        _pair_gauge(
+            "ains_agent_quarantined",
+            "1 when the agent is quarantined for the capability (canary tasks only), else 0.",
+            {k: float(v) for k, v in snapshot.quarantined.items()},
         ),
         _gauge("ains_agents_by_trust", "Agents per trust-score tenth.", "bucket", by_trust),
         _gauge(

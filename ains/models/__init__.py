@@ -5,6 +5,7 @@ from ains.models.agents import agent_capabilities, agents
 from ains.models.analytics import task_rollup_deltas, task_rollups
 from ains.models.batches import batches, templates
 from ains.models.events import events
+from ains.models.routing import capability_trust, routing_decisions
 from ains.models.schedules import schedule_executions, scheduled_tasks
 from ains.models.security import api_keys, audit_log, server_state
 from ains.models.tasks import idempotency_keys, task_attempts, task_dependencies, tasks
@@ -17,9 +18,11 @@ __all__ = [
     "api_keys",
     "audit_log",
     "batches",
+    "capability_trust",
     "events",
     "idempotency_keys",
     "metadata",
+    "routing_decisions",
     "schedule_executions",
     "scheduled_tasks",
     "server_state",

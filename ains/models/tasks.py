@@ -166,6 +166,8 @@ task_attempts = sa.Table(
     ts("finished_at"),
     sa.Column("error", sa.Text),
     sa.Column("error_type", sa.String(200)),
+    # the routing pass that created this attempt (routing_decisions, 0014)
+    sa.Column("routing_id", sa.String(64)),
     sa.Index(None, "task_id", "number"),
 )
 

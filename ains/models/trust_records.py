@@ -8,6 +8,8 @@ trust_records = sa.Table(
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("agent_id", sa.String(64), nullable=False),
     sa.Column("task_id", sa.String(64)),
+    # null: the agent's overall score; else the capability whose score moved (0014)
+    sa.Column("capability", sa.String(200)),
     sa.Column("delta", sa.Float, nullable=False),
     sa.Column("trust_score", sa.Float, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),

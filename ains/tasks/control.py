@@ -16,7 +16,7 @@ from ains.tasks import repository as repo
 from ains.tasks.execution import HELD_STATES, ExecutionService
 from ains.tasks.sealing import seal
 from ains.tasks.service import TaskService
-from ains.tasks.settlement import Settlement
+from ains.tasks.settlement import Settlement, TrustSettings
 from ains.tasks.states import HELD, RETRYABLE, TERMINAL, TaskStatus, guard, still_in
 from ains.tasks.views import task_view
 
@@ -40,7 +40,7 @@ class TaskControl:
             raise Conflict(
                 f"task {task_id} is already {row.status}", extra={"task_status": row.status}
             )
-        s = Settlement(self.clock())
+        s = Settlement(self.clock(), TrustSettings.of(self.settings))
         updated = await self.cancel_row(tx, s, row, actor=principal.actor, reason=reason)
         if updated is None:
             raise Conflict(f"task {task_id} finished while being cancelled")
@@ -165,7 +165,7 @@ class TaskControl:
 
     async def expire_leases(self, tx: Tx, now: datetime) -> int:
         rows = await repo.due(tx.conn, T.lease_expires_at, still_in(*HELD), now, DUE_BATCH)
-        s = Settlement(now)
+        s = Settlement(now, TrustSettings.of(self.settings))
         for row in rows:
             await self.release_held(tx, s, row, reason="lease expired")
         await s.apply(tx.conn)
@@ -217,7 +217,7 @@ class TaskControl:
 
     async def enforce_timeouts(self, tx: Tx, now: datetime) -> int:
         rows = await repo.due(tx.conn, T.timeout_at, still_in(*HELD), now, DUE_BATCH)
-        s = Settlement(now)
+        s = Settlement(now, TrustSettings.of(self.settings))
         for row in rows:
             await self.execution.fail_attempt(
                 tx.conn,
@@ -294,7 +294,7 @@ class TaskControl:
         self, tx: Tx, agent_ids: list[str], now: datetime, *, reason: str
     ) -> None:
         rows = await repo.lock_held_by_agents(tx.conn, agent_ids)
-        s = Settlement(now)
+        s = Settlement(now, TrustSettings.of(self.settings))
         for row in rows:
             await self.release_held(tx, s, row, reason=reason)
         await s.apply(tx.conn)

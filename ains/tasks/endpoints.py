@@ -39,6 +39,7 @@ from ains.tasks.schemas import (
     TaskOut,
     TaskPage,
     TaskResultOut,
+    TaskRoutingOut,
     TimeoutIn,
 )
 from ains.types import Timestamp
@@ -112,6 +113,16 @@ async def get_task(
 ) -> dict[str, Any]:
     async with services.db.read() as conn:
         return await services.tasks.details(conn, principal, task_id)
+
+
+@router.get("/aitp/tasks/{task_id}/routing", responses=returns(TaskRoutingOut))
+async def get_task_routing(
+    task_id: str, services: ServicesDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """Every routing of the task: the agents considered, their load, trust and score, and the
+    rule that chose or refused each."""
+    async with services.db.read() as conn:
+        return await services.tasks.routing(conn, principal, task_id)
 
 
 @router.get("/aitp/tasks/{task_id}/result", responses=returns(TaskResultOut))

@@ -3,7 +3,7 @@ cancellation. Every change is a guarded UPDATE, so a stale or repeated report ch
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.agents import repository as agents_repo
+from ains.agents.trust import INITIAL_TRUST, decayed
 from ains.clock import Clock, new_id
 from ains.config import Settings
 from ains.db.engine import Tx
@@ -21,13 +22,14 @@ from ains.events.repository import add_events, event
 from ains.exceptions import AinsError, Conflict, Forbidden, NotFound
 from ains.models import tasks
 from ains.retries.policy import RetryPolicy, decide
-from ains.routing.policy import Candidate, assign_many
+from ains.routing import repository as routing_repo
+from ains.routing.policy import Candidate, Seen, assign_many, explain
 from ains.security.crypto import KeyRing
 from ains.security.principals import Principal, can_view_task
 from ains.tasks import repository as repo
 from ains.tasks.schemas import ReportIn
 from ains.tasks.sealing import seal, unseal_row
-from ains.tasks.settlement import Settlement
+from ains.tasks.settlement import Settlement, TrustSettings
 from ains.tasks.states import HELD, TaskStatus, guard, still_in
 from ains.tasks.views import claimed_view, decrypt_field, task_view
 
@@ -37,6 +39,27 @@ ROUTE_BATCH = 500
 # An agent just back from a claim that handed it tasks still counts as asking for work this
 # long: a busy agent with room claims again at once.
 ASKING_GRACE = 2.0
+
+
+@dataclass(frozen=True)
+class RoutingPass:
+    """One capability's routing in a claim: what `GET /aitp/tasks/{id}/routing` shows."""
+
+    routing_id: str
+    capability: str
+    tier: str  # preferred | overflow | canary
+    candidates: list[dict[str, object]]
+    task_ids: list[str]
+
+    def row(self, agent_id: str, now: datetime) -> dict[str, Any]:
+        return {
+            "routing_id": self.routing_id,
+            "capability": self.capability,
+            "agent_id": agent_id,
+            "tier": self.tier,
+            "candidates": self.candidates,
+            "created_at": now,
+        }
 
 
 @dataclass(frozen=True)
@@ -87,12 +110,15 @@ class ExecutionService:
         rank = (-float(me.trust_score), me.in_flight / max(1, me.max_concurrency), agent_id)
         taken: list[Any] = []
         others: set[str] = set()
+        passes: list[RoutingPass] = []
         room = min(max_tasks, me.max_concurrency - me.in_flight)
         if me.status == "ACTIVE" and room > 0 and capabilities:
-            taken, others = await self._take_share(conn, me, capabilities, room, now)
+            taken, others, passes = await self._take_share(conn, me, capabilities, room, now)
         lease = self._lease(now)
         attempt_ids = {task_id: new_id("att") for task_id in taken}
         rows = await repo.hand_out(conn, attempt_ids, agent_id, now, lease)
+        if rows:
+            await routing_repo.add_decisions(conn, [p.row(agent_id, now) for p in passes])
         await agents_repo.record_claim(
             conn,
             agent_id,
@@ -106,7 +132,8 @@ class ExecutionService:
             tx.on_commit(lambda: self.bus.publish_many("agent", sorted(others)))
         if not rows:
             return Claimed([], capabilities, rank)
-        return Claimed(await self._delivered(tx, rows, now, lease), capabilities, rank)
+        routed = {t: p.routing_id for p in passes for t in p.task_ids}
+        return Claimed(await self._delivered(tx, rows, now, lease, routed), capabilities, rank)
 
     async def _take_share(
         self,
@@ -115,52 +142,125 @@ class ExecutionService:
         capabilities: tuple[str, ...],
         room: int,
         now: datetime,
-    ) -> tuple[list[str], set[str]]:
-        """The task ids this agent takes (locked) and the other agents owed a share."""
-        asking_after = now - timedelta(seconds=ASKING_GRACE)
-        online_after = now - timedelta(seconds=self.settings.agent_offline_after)
-        rows = await agents_repo.claim_candidates(
-            conn,
-            capabilities,
-            online_after=online_after,
-            asking_after=asking_after,
-            claimant=me.agent_id,
-        )
-        by_capability: dict[str, list[Candidate]] = defaultdict(list)
+    ) -> tuple[list[str], set[str], list[RoutingPass]]:
+        """The task ids this agent takes (locked), the other agents owed a share, and the
+        routing passes (one per capability it took tasks of) to record."""
+        rows = await agents_repo.claim_candidates(conn, capabilities)
+        by_capability: dict[str, list[Any]] = defaultdict(list)
         for r in rows:
-            by_capability[r.capability].append(
-                Candidate(r.agent_id, r.trust_score, r.in_flight, r.max_concurrency)
-            )
+            by_capability[r.capability].append(r)
         held = me.in_flight
         taken: list[str] = []
         others: set[str] = set()
+        passes: list[RoutingPass] = []
         for capability in capabilities:
             if len(taken) >= room:
                 break
-            candidates = [
-                Candidate(c.agent_id, c.trust_score, held, c.max_concurrency)
-                if c.agent_id == me.agent_id
-                else c
-                for c in by_capability.get(capability, [])
-            ]
-            if len(candidates) > 1:
-                total_room = sum(c.max_concurrency - c.in_flight for c in candidates)
-                waiting = await repo.count_pending(conn, capability, min(total_room, ROUTE_BATCH))
-                chosen = assign_many(candidates, waiting)
-                share = chosen.count(me.agent_id)
-                others.update(a for a in chosen if a != me.agent_id)
+            seen = [self._seen(r, me.agent_id, held, now) for r in by_capability[capability]]
+            mine = next((s for s in seen if s.candidate.agent_id == me.agent_id), None)
+            if mine is None or mine.refused not in (None, "quarantined"):
+                continue
+            canary = mine.refused == "quarantined"
+            eligible = [s.candidate for s in seen if s.refused is None]
+            shares: Counter[str] = Counter()
+            if canary or len(eligible) > 1:
+                total_room = sum(c.max_concurrency - c.in_flight for c in eligible)
+                waiting = await repo.count_pending(
+                    conn, capability, min(total_room + 1, ROUTE_BATCH)
+                )
+                shares.update(assign_many(eligible, waiting))
+            if canary:  # quarantined for this capability: one task at a time
+                busy = await repo.held_of_capability(conn, [me.agent_id], capability)
+                share = 0 if busy else 1
+            elif len(eligible) > 1:
+                share = shares[me.agent_id]
             else:
                 share = me.max_concurrency - held
+            others.update(a for a in shares if a != me.agent_id)
             share = min(share, room - len(taken))
+            if share > 0 and not canary:
+                # agents quarantined for the capability and owed a canary: one task each is
+                # left for them (they are woken to take it), so they can earn their way back
+                due = await self._canaries_due(conn, seen, me.agent_id, capability)
+                if due:
+                    others.update(due)
+                    waiting = await repo.count_pending(conn, capability, share + len(due))
+                    share = min(share, waiting - len(due))
             if share <= 0:
                 continue
             ids = await repo.take_pending(conn, capability, share)
+            if not ids:
+                continue
+            shares[me.agent_id] = len(ids)
+            tier = (
+                "canary"
+                if canary
+                else ("preferred" if mine.candidate.within_soft_limit else "overflow")
+            )
+            passes.append(
+                RoutingPass(
+                    new_id("rte"),
+                    capability,
+                    tier,
+                    explain(seen, me.agent_id, dict(shares), canary=canary),
+                    ids,
+                )
+            )
             taken.extend(ids)
             held += len(ids)
-        return taken, others
+        return taken, others, passes
+
+    def _seen(self, r: Any, claimant: str, held: int, now: datetime) -> Seen:
+        """One agent offering the capability as routing sees it: its trust for the capability
+        (decayed while idle) and load, and the rule that refuses it, if one does."""
+        score = (
+            INITIAL_TRUST
+            if r.trust_score is None
+            else decayed(
+                r.trust_score, r.trust_updated_at, now, self.settings.trust_decay_half_life_hours
+            )
+        )
+        in_flight = held if r.agent_id == claimant else r.in_flight
+        candidate = Candidate(r.agent_id, score, in_flight, r.max_concurrency)
+        refused: str | None = None
+        if r.status != "ACTIVE":
+            refused = "quarantined"  # by an admin, for every capability
+        elif r.agent_id != claimant and not (
+            r.online
+            and r.last_heartbeat_at is not None
+            and r.last_heartbeat_at > now - timedelta(seconds=self.settings.agent_offline_after)
+        ):
+            refused = "offline"
+        elif r.agent_id != claimant and not (
+            r.claim_until is not None and r.claim_until > now - timedelta(seconds=ASKING_GRACE)
+        ):
+            refused = "not_asking"
+        elif in_flight >= r.max_concurrency:
+            refused = "at_capacity"
+        elif r.quarantined:
+            refused = "quarantined"
+        return Seen(
+            candidate, refused, canary_ready=refused == "quarantined" and r.status == "ACTIVE"
+        )
+
+    @staticmethod
+    async def _canaries_due(
+        conn: AsyncConnection, seen: list[Seen], claimant: str, capability: str
+    ) -> list[str]:
+        """Agents quarantined for the capability, otherwise free to work and holding none of
+        its tasks: each is owed a canary, so it is woken to claim one."""
+        ready = [
+            s.candidate.agent_id
+            for s in seen
+            if s.canary_ready and s.candidate.agent_id != claimant
+        ]
+        if not ready:
+            return []
+        busy = await repo.held_of_capability(conn, ready, capability)
+        return [a for a in ready if not busy.get(a)]
 
     async def _delivered(
-        self, tx: Tx, rows: list[Any], now: datetime, lease: datetime
+        self, tx: Tx, rows: list[Any], now: datetime, lease: datetime, routed: dict[str, str]
     ) -> list[dict[str, Any]]:
         """Attempt rows, history and the claim's answer for tasks just handed out."""
         conn = tx.conn
@@ -174,6 +274,7 @@ class ExecutionService:
                     "number": r.attempt_count,
                     "status": TaskStatus.ASSIGNED,
                     "claimed_at": now,
+                    "routing_id": routed.get(r.task_id),
                 }
                 for r in rows
             ],
@@ -314,7 +415,7 @@ class ExecutionService:
         }
 
     async def report(self, tx: Tx, principal: Principal, report: ReportIn) -> dict[str, Any]:
-        s = Settlement(self.clock())
+        s = Settlement(self.clock(), TrustSettings.of(self.settings))
         row = await self._held(tx.conn, principal, report.task_id)
         updated = await self._settle_report(tx.conn, s, principal, row, report)
         await s.apply(tx.conn)
@@ -325,7 +426,7 @@ class ExecutionService:
         self, tx: Tx, principal: Principal, agent_id: str, reports: list[ReportIn]
     ) -> list[dict[str, Any]]:
         """Many reports in one transaction, answered per item."""
-        s = Settlement(self.clock())
+        s = Settlement(self.clock(), TrustSettings.of(self.settings))
         ids = [r.task_id for r in reports]
         rows: dict[str, Any] = {
             r.task_id: r

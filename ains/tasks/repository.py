@@ -500,3 +500,21 @@ async def columns_of(
 ) -> list[Row[Any]]:
     """`columns` of the tasks `task_ids` (absent ones are left out)."""
     return list(await conn.execute(sa.select(*columns).where(T.task_id.in_(list(task_ids)))))
+
+
+async def held_of_capability(
+    conn: AsyncConnection, agent_ids: Sequence[str], capability: str
+) -> dict[str, int]:
+    """How many tasks of `capability` each of these agents holds (assigned or running)."""
+    if not agent_ids:
+        return {}
+    stmt = (
+        sa.select(T.assigned_agent_id, sa.func.count())
+        .where(
+            T.assigned_agent_id.in_(list(agent_ids)),
+            T.status.in_([s.value for s in HELD]),
+            T.capability_required == capability,
+        )
+        .group_by(T.assigned_agent_id)
+    )
+    return {agent_id: int(n) for agent_id, n in await conn.execute(stmt)}

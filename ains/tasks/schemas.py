@@ -206,6 +206,53 @@ class TaskDetailsOut(TaskOut):
     attempts: list[AttemptOut]
 
 
+RoutingRule = Literal[
+    "chosen",
+    "canary",
+    "own_share",
+    "lower_score",
+    "over_80_percent",
+    "at_capacity",
+    "not_asking",
+    "offline",
+    "quarantined",
+]
+
+
+class RoutingCandidateOut(BaseModel):
+    """One agent offering the capability, as the router saw it at that routing."""
+
+    agent_id: str
+    in_flight: int
+    max_concurrency: int
+    load: float  # in_flight / max_concurrency before the routing
+    trust: float  # its trust for this capability (decayed while idle)
+    score: float | None  # 1 + trust within 80% after one more task, 1 − load past it; null: refused
+    rank: int | None  # its place in the policy's order; null: refused before ranking
+    share: int  # tasks of this routing's waiting work the policy gave it
+    rule: RoutingRule
+
+
+class RoutingOut(BaseModel):
+    """One routing of the task: the attempt it created and every candidate considered."""
+
+    attempt_id: str
+    number: int
+    agent_id: str
+    status: str  # the attempt's status now
+    routed_at: datetime
+    routing_id: str | None  # null: routed before decisions were recorded
+    capability: str | None
+    tier: Literal["preferred", "overflow", "canary"] | None
+    candidates: list[RoutingCandidateOut]
+
+
+class TaskRoutingOut(BaseModel):
+    task_id: str
+    capability_required: str
+    routings: list[RoutingOut]
+
+
 class TaskPage(BaseModel):
     items: list[TaskOut]
     next_cursor: str | None

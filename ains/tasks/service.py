@@ -23,6 +23,7 @@ from ains.models import tasks
 from ains.pagination import decode_cursor, encode_cursor
 from ains.queue import ordering
 from ains.queue.fairness import stamp_fair_keys
+from ains.routing import repository as routing_repo
 from ains.security.crypto import KeyRing
 from ains.security.principals import Principal, can_change_task, can_view_task
 from ains.tasks import repository as repo
@@ -340,6 +341,31 @@ class TaskService:
             self._attempt_view(a, row.encrypted) for a in await repo.attempts(conn, task_id)
         ]
         return view
+
+    async def routing(
+        self, conn: AsyncConnection, principal: Principal, task_id: str
+    ) -> dict[str, Any]:
+        """Every routing of the task (one per attempt) with the candidates considered, as
+        recorded when it was routed; seen by whoever may see the task."""
+        row = await self.get_visible(conn, principal, task_id)
+        return {
+            "task_id": task_id,
+            "capability_required": row.capability_required,
+            "routings": [
+                {
+                    "attempt_id": r.attempt_id,
+                    "number": r.number,
+                    "agent_id": r.agent_id,
+                    "status": r.status,
+                    "routed_at": r.created_at or r.claimed_at,
+                    "routing_id": r.routing_id,
+                    "capability": r.capability,
+                    "tier": r.tier,
+                    "candidates": r.candidates or [],
+                }
+                for r in await routing_repo.of_task(conn, task_id)
+            ],
+        }
 
     def _attempt_view(self, a: Any, encrypted: bool) -> dict[str, Any]:
         return {

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ains.agents import repository as agent_repository
 from ains.agents import trust
 from ains.batches.repository import mark_completed
+from ains.config import Settings
 from ains.events.repository import add_events, event
 from ains.tasks import repository as repo
 from ains.tasks.states import TERMINAL, TaskStatus, guard
@@ -25,11 +26,17 @@ class AgentEffect:
     failed: int = 0
     # (task_id, kind, quality) in order; kind = success | failure | permanent | timeout | lost
     outcomes: list[tuple[str, str, float | None]] = field(default_factory=list)
+    # the same outcomes per capability of the tasks
+    by_capability: dict[str, list[tuple[str, str, float | None]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
 
 
 @dataclass
 class Settlement:
     now: datetime
+    # how trust per (agent, capability) decays and quarantines (the server's settings)
+    trust: TrustSettings = field(default_factory=lambda: TrustSettings())
     events: list[dict[str, Any]] = field(default_factory=list)
     attempts: list[dict[str, Any]] = field(default_factory=list)
     agents: dict[str, AgentEffect] = field(default_factory=lambda: defaultdict(AgentEffect))
@@ -67,6 +74,7 @@ class Settlement:
             effect.failed += 1
         if outcome != "cancelled":
             effect.outcomes.append((row.task_id, outcome, quality))
+            effect.by_capability[row.capability_required].append((row.task_id, outcome, quality))
 
     def transition(
         self,
@@ -132,7 +140,7 @@ class Settlement:
             score = agent.trust_score
             changes = []
             for _task_id, kind, quality in effect.outcomes:
-                change = _trust_change(score, kind, quality)
+                change = trust.after_outcome(score, kind, quality)
                 score = change.score_after
                 changes.append(change)
             if changes:
@@ -149,7 +157,39 @@ class Settlement:
                 now=self.now,
             )
             self.route_capabilities.update(agent.capabilities)
+        records.extend(await self._apply_capabilities(conn))
         await agent_repository.add_trust_records(conn, records)
+
+    async def _apply_capabilities(self, conn: AsyncConnection) -> list[dict[str, Any]]:
+        """Trust per (agent, capability): each pair's stored score decayed to now, moved by
+        its outcomes, quarantined or released; its rows and trust records. The agents' rows
+        are locked already (`lock_for_settlement`), which serialises settlements per agent."""
+        stored = {
+            (r.agent_id, r.capability): r
+            for r in await agent_repository.capability_trust_of(conn, self.agents)
+        }
+        rows: list[dict[str, Any]] = []
+        records: list[dict[str, Any]] = []
+        for agent_id, effect in self.agents.items():
+            for capability, outcomes in effect.by_capability.items():
+                state, changes = self.trust.settle(
+                    stored.get((agent_id, capability)), outcomes, self.now
+                )
+                rows.append(
+                    {
+                        "agent_id": agent_id,
+                        "capability": capability,
+                        "trust_score": state.score,
+                        "quarantined": state.quarantined,
+                        "canary_successes": state.canary_successes,
+                        "updated_at": self.now,
+                    }
+                )
+                records.extend(
+                    _capability_records(agent_id, capability, outcomes, changes, self.now)
+                )
+        await agent_repository.save_capability_trust(conn, rows)
+        return records
 
     async def _release_dependants(self, conn: AsyncConnection) -> None:
         dependants = await repo.dependents_of(conn, self.completed_ids)
@@ -224,6 +264,7 @@ def _trust_record(
         )
     return {
         "agent_id": agent_id,
+        "capability": None,  # the agent's overall score
         "task_id": task_id,
         "delta": sum(c.delta for c in changes),
         "trust_score": score,
@@ -233,11 +274,94 @@ def _trust_record(
     }
 
 
-def _trust_change(score: float, kind: str, quality: float | None) -> trust.TrustChange:
-    if kind == "success":
-        return trust.after_success(score, quality)
-    if kind == "timeout":
-        return trust.after_timeout(score)
-    if kind == "lost":
-        return trust.after_timeout(score, "lease lost (agent silent)")
-    return trust.after_failure(score, permanent=kind == "permanent")
+@dataclass(frozen=True)
+class TrustSettings:
+    half_life_hours: float = 24.0
+    quarantine: trust.QuarantinePolicy = field(default_factory=trust.QuarantinePolicy)
+
+    @classmethod
+    def of(cls, settings: Settings) -> TrustSettings:
+        return cls(
+            settings.trust_decay_half_life_hours,
+            trust.QuarantinePolicy(
+                settings.trust_quarantine_below, settings.trust_canary_successes
+            ),
+        )
+
+    def settle(
+        self,
+        stored: Any,
+        outcomes: list[tuple[str, str, float | None]],
+        now: datetime,
+    ) -> tuple[trust.CapabilityTrust, list[trust.TrustChange]]:
+        """A pair's state after its outcomes: the decay since its last change (a change of its
+        own when it moved the score), then each outcome."""
+        changes: list[trust.TrustChange] = []
+        state = trust.CapabilityTrust()
+        if stored is not None:
+            score = trust.decayed(stored.trust_score, stored.updated_at, now, self.half_life_hours)
+            idle = (now - stored.updated_at).total_seconds() / 3600.0
+            decay = trust.decay_change(stored.trust_score, score, idle)
+            if decay is not None:
+                changes.append(decay)
+            state = trust.CapabilityTrust(score, stored.quarantined, stored.canary_successes)
+        state, moved = trust.settle_capability(
+            state, [(kind, quality) for _, kind, quality in outcomes], self.quarantine
+        )
+        return state, changes + moved
+
+
+def _capability_records(
+    agent_id: str,
+    capability: str,
+    outcomes: list[tuple[str, str, float | None]],
+    changes: list[trust.TrustChange],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """A pair's trust records: the plain outcomes of one settlement as one record (like the
+    agent's), each decay, quarantine, canary and release as its own."""
+    task_id = outcomes[0][0] if len(outcomes) == 1 else None
+    plain = [c for c in changes if _is_plain(c.reason)]
+    records: list[dict[str, Any]] = []
+    for c in changes:
+        if not _is_plain(c.reason):
+            records.append(
+                _record(agent_id, capability, task_id, c.delta, c.score_after, c.reason, now)
+            )
+        elif c is plain[0]:
+            reason = c.reason
+            if len(plain) > 1:
+                counts = Counter(kind for _, kind, _ in outcomes if kind)
+                reason = f"{len(outcomes)} outcomes: " + ", ".join(
+                    f"{n} {k}" for k, n in sorted(counts.items())
+                )
+            delta = sum(p.delta for p in plain)
+            records.append(
+                _record(agent_id, capability, task_id, delta, plain[-1].score_after, reason, now)
+            )
+    return records
+
+
+def _is_plain(reason: str) -> bool:
+    return not reason.startswith(("decayed", "quarantined", "canary", "released"))
+
+
+def _record(
+    agent_id: str,
+    capability: str,
+    task_id: str | None,
+    delta: float,
+    score: float,
+    reason: str,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "agent_id": agent_id,
+        "capability": capability,
+        "task_id": task_id,
+        "delta": delta,
+        "trust_score": score,
+        "reason": reason,
+        "actor": "system",
+        "created_at": now,
+    }

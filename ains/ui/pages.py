@@ -141,6 +141,7 @@ async def task_rows(request: Request, who: VisitorDep) -> Response:
 async def task_context(services: Services, who: Visitor, task_id: str) -> dict[str, Any]:
     async with services.db.read() as conn:
         task = await services.tasks.details(conn, who.principal, task_id)
+        recorded = (await services.tasks.routing(conn, who.principal, task_id))["routings"]
     routings = [e for e in task["history"] if e["event"] == "task.assigned"]
     last = routings[-1] if routings else None
     return {
@@ -151,6 +152,9 @@ async def task_context(services: Services, who: Visitor, task_id: str) -> dict[s
         "retryable": task["status"] in RETRYABLE,
         "routing": last and {**last, "agent": _routed_agent(task, last)},
         "routing_count": len(routings),
+        # the candidates of the last routing, as recorded then
+        "candidates": recorded[-1]["candidates"] if recorded else [],
+        "last_tier": recorded[-1]["tier"] if recorded else None,
     }
 
 
