@@ -112,7 +112,10 @@ def insert(conn: AsyncConnection, table: sa.Table) -> Any:
 
 
 def rows_table(
-    conn: AsyncConnection, name: str, columns: Sequence[tuple[str, Any]], rows: Sequence[Sequence[Any]]
+    conn: AsyncConnection,
+    name: str,
+    columns: Sequence[tuple[str, Any]],
+    rows: Sequence[Sequence[Any]],
 ) -> sa.TableValuedAlias | None:
     """PostgreSQL: `rows` as a table to join a statement to, `unnest(<one array per column>)
     AS name(columns)` (`columns`: (name, type) pairs): many rows in one statement of a fixed

@@ -127,7 +127,9 @@ class StreamHub:
                 # each event with the subscribers whose type filter wants it: the others would
                 # drop it unread, so neither its task row is read nor their queues fed (agents
                 # follow only cancellations, a few events among a task's many)
-                fanout = [(ev, [s for s in subscribers if s.wants(ev["event_type"])]) for ev in ready]
+                fanout = [
+                    (ev, [s for s in subscribers if s.wants(ev["event_type"])]) for ev in ready
+                ]
                 tasks = await feed.task_rows(
                     conn, [str(ev["task_id"]) for ev, subs in fanout if subs and ev.get("task_id")]
                 )
