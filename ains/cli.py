@@ -106,6 +106,7 @@ def _database_ready(
 
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_DURATION_SECONDS = 100 * 365 * 86400
+WORKER_HEALTHCHECK_SECONDS = 60  # see `serve`
 
 
 def _duration(flag: str, text: str) -> float:
@@ -217,6 +218,11 @@ def serve(
         # the client address is the TCP peer: protected mode and the /metrics network check
         # must not believe an X-Forwarded-For header
         proxy_headers=False,
+        # uvicorn pings each worker every 0.5 s and replaces one that does not answer within
+        # this; a new worker answers only once it has imported the app, which on a busy
+        # machine takes longer than uvicorn's 5 s, so it was killed and respawned over and
+        # over (each respawn burning a second of CPU on imports) and served nothing
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 

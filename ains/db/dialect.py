@@ -6,6 +6,7 @@ answer with the statement, expression or value that database needs
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -108,6 +109,29 @@ def for_update(
 def insert(conn: AsyncConnection, table: sa.Table) -> Any:
     """An INSERT that knows `ON CONFLICT` (`on_conflict_do_nothing`, `on_conflict_do_update`)."""
     return pick(conn, postgresql=postgresql.insert, sqlite=sqlite.insert)(table)
+
+
+def rows_table(
+    conn: AsyncConnection,
+    name: str,
+    columns: Sequence[tuple[str, Any]],
+    rows: Sequence[Sequence[Any]],
+) -> sa.TableValuedAlias | None:
+    """PostgreSQL: `rows` as a table to join a statement to, `unnest(<one array per column>)
+    AS name(columns)` (`columns`: (name, type) pairs): many rows in one statement of a fixed
+    few parameters, parsed and planned once (an executemany runs the statement once per row).
+    None on SQLite, whose executemany is already one call into the database."""
+    if not _is_postgresql(conn):
+        return None
+    arrays = [
+        sa.bindparam(f"{name}_{column}", [row[i] for row in rows], type_=postgresql.ARRAY(type_))
+        for i, (column, type_) in enumerate(columns)
+    ]
+    return (
+        sa.func.unnest(*arrays)
+        .table_valued(*(sa.column(column, type_) for column, type_ in columns))
+        .render_derived(name=name)
+    )
 
 
 def greatest(conn: AsyncConnection, *values: Any) -> sa.ColumnElement[Any]:

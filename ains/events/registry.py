@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from ains.exceptions import TooManyRequests
@@ -22,6 +23,8 @@ class Subscriber:
         self.principal = principal
         self.queue: asyncio.Queue[Item | None] = asyncio.Queue(QUEUE_LIMIT)
         self.revoked = False
+        # whether the stream's filter lets an event type through (set by the hub's reader)
+        self.wants: Callable[[str], bool] = _everything
 
     def offer(self, item: Item | None) -> None:
         try:
@@ -35,6 +38,10 @@ class Subscriber:
         """End the stream: its credentials are no longer valid."""
         self.revoked = True
         self.offer(None)
+
+
+def _everything(_kind: str) -> bool:
+    return True
 
 
 class StreamRegistry:

@@ -50,11 +50,14 @@ class StreamFilter:
             return False
         if self.status and ev.get("to_status") not in self.status:
             return False
-        if self.types:
-            kind = str(ev["event_type"])
-            if kind not in self.types and f"{kind.split('.', 1)[0]}.*" not in self.types:
-                return False
-        return True
+        return self.wants_type(str(ev["event_type"]))
+
+    def wants_type(self, kind: str) -> bool:
+        """Whether the `types` filter lets events of type `kind` through (the hub asks before
+        it reads an event's task row and queues it for this subscriber)."""
+        if not self.types:
+            return True
+        return kind in self.types or f"{kind.split('.', 1)[0]}.*" in self.types
 
 
 class StreamHub:
@@ -117,15 +120,22 @@ class StreamHub:
                 self._position = None  # nobody listens: stop following
                 return None
             position = self._position or 0
+            subscribers = list(self._subscribers)
             async with self.db.read() as conn:
                 rows = await feed.events_after(conn, position)
                 ready, wait = self._holes.take(rows, position, time.monotonic())
+                # each event with the subscribers whose type filter wants it: the others would
+                # drop it unread, so neither its task row is read nor their queues fed (agents
+                # follow only cancellations, a few events among a task's many)
+                fanout = [
+                    (ev, [s for s in subscribers if s.wants(ev["event_type"])]) for ev in ready
+                ]
                 tasks = await feed.task_rows(
-                    conn, [str(e["task_id"]) for e in ready if e.get("task_id")]
+                    conn, [str(ev["task_id"]) for ev, subs in fanout if subs and ev.get("task_id")]
                 )
-            for ev in ready:
+            for ev, subs in fanout:
                 item = (ev, tasks.get(ev.get("task_id") or ""))
-                for sub in self._subscribers:
+                for sub in subs:
                     sub.offer(item)
             if ready:
                 self._position = int(ready[-1]["event_id"])
@@ -153,6 +163,7 @@ class StreamHub:
         """The event messages the stream's principal may see, in event order, then live ones;
         a ``queue.stats`` message every 5 seconds. Ends when ``sub`` is revoked."""
         principal = sub.principal
+        sub.wants = filters.wants_type
         position = await self._attach(sub)
         try:
             last = position if after is None else after

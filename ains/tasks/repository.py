@@ -88,28 +88,67 @@ COMPLETE_COLUMNS = (
 )
 
 
+# what differs between the completions of one report batch (the rest is the same for all)
+COMPLETE_ROW_COLUMNS = (
+    "task_id",
+    "attempt_id",
+    "result_data",
+    "result_encrypted",
+    "cost",
+    "quality_score",
+    "started_at",
+    "execution_ms",
+)
+
+
 async def complete_many(
     conn: AsyncConnection, items: Sequence[dict[str, Any]], held: Sequence[str]
 ) -> None:
-    """Write many completions in one executemany; the caller holds the rows' locks and has
+    """Write many completions in one statement (PostgreSQL: an UPDATE joined to the rows
+    unnested from arrays; SQLite: one executemany); the caller holds the rows' locks and has
     checked each attempt, so every guarded UPDATE must match."""
     if not items:
         return
-    stmt = (
-        sa.update(tasks)
-        .where(
-            T.task_id == sa.bindparam("b_task_id"),
-            T.attempt_id == sa.bindparam("b_attempt_id"),
-            sa.or_(*(T.status == h for h in held)),  # no expanding IN with executemany
+    first = items[0]
+    shared = [c for c in COMPLETE_COLUMNS if c not in COMPLETE_ROW_COLUMNS]
+    source = None
+    if all(i.get(c) == first.get(c) for i in items for c in shared if c != "progress"):
+        source = dialect.rows_table(
+            conn,
+            "done",
+            [(c, T[c].type) for c in COMPLETE_ROW_COLUMNS],
+            [[i.get(c) for c in COMPLETE_ROW_COLUMNS] for i in items],
         )
-        .values({c: sa.bindparam(f"b_{c}", type_=tasks.c[c].type) for c in COMPLETE_COLUMNS})
-    )
-    params = [
-        {"b_task_id": i["task_id"], "b_attempt_id": i["attempt_id"]}
-        | {f"b_{c}": i.get(c) for c in COMPLETE_COLUMNS}
-        for i in items
-    ]
-    result = await conn.execute(stmt, params)
+    if source is not None:
+        # progress is left as it is (the completion keeps it)
+        values: dict[str, Any] = {c: first.get(c) for c in shared if c != "progress"}
+        values |= {c: source.c[c] for c in COMPLETE_ROW_COLUMNS[2:]}
+        stmt = (
+            sa.update(tasks)
+            .where(
+                T.task_id == source.c.task_id,
+                T.attempt_id == source.c.attempt_id,
+                status_in(held),
+            )
+            .values(values)
+        )
+        result = await conn.execute(stmt)
+    else:
+        stmt = (
+            sa.update(tasks)
+            .where(
+                T.task_id == sa.bindparam("b_task_id"),
+                T.attempt_id == sa.bindparam("b_attempt_id"),
+                sa.or_(*(T.status == h for h in held)),  # no expanding IN with executemany
+            )
+            .values({c: sa.bindparam(f"b_{c}", type_=tasks.c[c].type) for c in COMPLETE_COLUMNS})
+        )
+        params = [
+            {"b_task_id": i["task_id"], "b_attempt_id": i["attempt_id"]}
+            | {f"b_{c}": i.get(c) for c in COMPLETE_COLUMNS}
+            for i in items
+        ]
+        result = await conn.execute(stmt, params)
     if result.rowcount not in (-1, len(items)):
         raise RuntimeError(f"{len(items) - result.rowcount} completions lost their rows' locks")
 
@@ -193,13 +232,31 @@ async def update_guarded(
     return (await conn.execute(stmt.values(**values).returning(*tasks.c))).first()
 
 
+ATTEMPT_END_COLUMNS = ("attempt_id", "status", "finished_at", "error", "error_type")
+
+
 async def finish_attempts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """rows: {attempt_id, status, finished_at, error, error_type}"""
+    """rows: {attempt_id, status, finished_at, error, error_type}; one statement
+    (PostgreSQL: joined to the rows unnested from arrays; SQLite: one executemany)."""
     if not rows:
+        return
+    At = task_attempts.c
+    source = dialect.rows_table(
+        conn,
+        "ended",
+        [(c, At[c].type) for c in ATTEMPT_END_COLUMNS],
+        [[r[c] for c in ATTEMPT_END_COLUMNS] for r in rows],
+    )
+    if source is not None:
+        await conn.execute(
+            sa.update(task_attempts)
+            .where(At.attempt_id == source.c.attempt_id)
+            .values({c: source.c[c] for c in ATTEMPT_END_COLUMNS[1:]})
+        )
         return
     stmt = (
         sa.update(task_attempts)
-        .where(task_attempts.c.attempt_id == sa.bindparam("b_attempt_id"))
+        .where(At.attempt_id == sa.bindparam("b_attempt_id"))
         .values(
             status=sa.bindparam("b_status"),
             finished_at=sa.bindparam("b_finished_at"),
