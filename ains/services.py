@@ -1,4 +1,8 @@
-"""Wiring: every service and engine loop, built once from the settings."""
+"""Wiring: every service and engine loop, built once from the settings.
+
+Each object receives its collaborators as constructor arguments, in an order where each is
+built after what it needs; nothing is changed on an object after it is built (a test in
+tests/architecture holds this). Endpoints read the built services from the container."""
 
 from __future__ import annotations
 
@@ -10,14 +14,17 @@ from typing import Any
 
 from ains.agents.service import AgentService
 from ains.analytics.rollup import RollupFolder
+from ains.analytics.service import AnalyticsService
 from ains.batches.service import BatchService
 from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.engine import Database, create_engine
+from ains.dlq.service import DlqService
 from ains.drain import Drain
-from ains.engine.deadlines import DeadlineLoop
+from ains.engine.deadlines import DeadlineLoop, Duty
+from ains.engine.loop import Loop
 from ains.engine.retention import RetentionLoop
-from ains.engine.scheduler import install_scheduler
+from ains.engine.scheduler import scheduler_duty
 from ains.engine.waiters import AgentWaiters
 from ains.engine.webhook_sender import WebhookSender
 from ains.events.bus import Bus, create_bus
@@ -66,6 +73,8 @@ class Services:
     rollups: RollupFolder
     maintenance: MaintenanceService
     retention: RetentionLoop
+    dlq: DlqService
+    analytics: AnalyticsService
     drain: Drain = field(default_factory=Drain)
     redis: RedisFanout | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
@@ -86,13 +95,25 @@ class Services:
         self.background = [
             loop.create_task(self.deadlines.run(), name="deadlines"),
             loop.create_task(self.webhook_sender.run(), name="webhook-sender"),
-            loop.create_task(self.streams.run(), name="event-streams"),
-            loop.create_task(self.streams.recheck_keys(), name="stream-key-recheck"),
+            loop.create_task(self.streams.fanout.run(), name="event-streams"),
+            loop.create_task(self.streams.key_recheck.run(), name="stream-key-recheck"),
             loop.create_task(self.rollups.run(), name="analytics-rollups"),
             loop.create_task(self.retention.run(), name="retention"),
         ]
 
+    def loops(self) -> list[Loop]:
+        return [
+            self.deadlines.loop,
+            self.webhook_sender.loop,
+            self.streams.fanout,
+            self.streams.key_recheck,
+            self.rollups.loop,
+            self.retention.loop,
+        ]
+
     async def stop(self) -> None:
+        for each in self.loops():
+            each.stop()
         for task in self.background:
             task.cancel()
         for task in self.background:
@@ -110,17 +131,20 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
     db = Database(create_engine(settings.database_url))
     bus = create_bus(settings.database_url)
     keyring = KeyRing.from_config(settings.encryption_keys)
-    tasks = TaskService(settings, clock, bus, keyring)
-    tasks.committer = GroupCommitter(db, bus, settings.aging_interval)
+    committer = GroupCommitter(db, bus, settings.aging_interval)
+    tasks = TaskService(settings, clock, bus, keyring, committer)
     execution = ExecutionService(settings, clock, bus, keyring)
     control = TaskControl(tasks, execution)
-    deadlines = DeadlineLoop(db, control, bus, clock)
     schedules = ScheduleService(settings, clock, bus, tasks)
-    install_scheduler(deadlines, schedules)
     batches = BatchService(tasks, control)
     queue = QueueService(tasks)
-    deadlines.extra_passes.append(queue.escalate_deadlines)
-    deadlines.extra_deadlines.append(queue.next_escalation)
+    deadlines = DeadlineLoop(
+        db,
+        control,
+        bus,
+        clock,
+        duties=(scheduler_duty(schedules), Duty(queue.escalate_deadlines, queue.next_escalation)),
+    )
     deliverer = Deliverer(settings.webhook_allowed_hosts, settings.webhook_timeout_seconds)
     auth = Authenticator(settings, db, clock)
     # a key revoked on any replica drops out of this replica's key cache at once
@@ -135,9 +159,11 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
     webhooks = WebhookService(settings, clock, deliverer, keyring)
     maintenance = MaintenanceService(settings, clock, db, control)
     rate_limits = RateLimits(
-        settings.rate_limit_rules, settings.redis_url, settings.rate_limit_key_prefix
+        settings.rate_limit_rules,
+        settings.redis_url,
+        settings.rate_limit_key_prefix,
+        on_refused=auth.denials.rate_limited,
     )
-    rate_limits.on_refused = auth.denials.rate_limited
     return Services(
         settings=settings,
         clock=clock,
@@ -164,5 +190,7 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         rollups=RollupFolder(db, bus),
         maintenance=maintenance,
         retention=RetentionLoop(maintenance, bus, settings.retention_interval_seconds),
+        dlq=DlqService(tasks, control, clock),
+        analytics=AnalyticsService(db, clock),
         redis=redis,
     )

@@ -42,12 +42,19 @@ class Submitted:
 
 
 class TaskService:
-    def __init__(self, settings: Settings, clock: Clock, bus: Bus, keyring: KeyRing | None):
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        bus: Bus,
+        keyring: KeyRing | None,
+        committer: GroupCommitter | None = None,
+    ):
         self.settings = settings
         self.clock = clock
         self.bus = bus
         self.keyring = keyring
-        self.committer: GroupCommitter | None = None
+        self.committer = committer
 
     # --- queue order ---------------------------------------------------------------------
 

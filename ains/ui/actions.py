@@ -7,7 +7,6 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from ains.agents.schemas import AgentPatch
-from ains.dlq.service import DlqService
 from ains.exceptions import AinsError, Unprocessable
 from ains.http import ValidatedRoute, peer_of
 from ains.services import Services
@@ -150,7 +149,7 @@ async def timeout(request: Request, task_id: str) -> Response:
 async def requeue(request: Request, task_id: str) -> Response:
     who = await changing_visitor(request)
     services = _services(request)
-    service = DlqService(services.tasks, services.control, services.clock)
+    service = services.dlq
     async with services.db.transaction() as tx:
         task = await service.requeue(tx, who.principal, task_id, "requeued in the console")
     return render(

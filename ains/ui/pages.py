@@ -11,9 +11,7 @@ from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
 from ains.analytics.schemas import ExportFormat, Period, Report
-from ains.analytics.service import AnalyticsService
 from ains.dlq.schemas import DlqFilters
-from ains.dlq.service import DlqService
 from ains.events.endpoints import sse_response
 from ains.events.stream import StreamFilter
 from ains.exceptions import NotFound, Unprocessable
@@ -40,7 +38,7 @@ def _services(request: Request) -> Services:
 
 async def _overview(services: Services, who: Visitor) -> dict[str, Any]:
     principal = who.principal
-    analytics = AnalyticsService(services.db, services.clock)
+    analytics = services.analytics
     window = analytics.window("last_24_hours", None, None)
     async with services.db.read() as conn:
         stats = await services.queue.stats(conn, principal)
@@ -230,7 +228,7 @@ async def dlq(
         "error_type": error_type or "",
     }
     filters = DlqFilters(**{k: v or None for k, v in params.items()})
-    service = DlqService(services.tasks, services.control, services.clock)
+    service = services.dlq
     async with services.db.read() as conn:
         page = await service.list(conn, who.principal, filters, cursor=cursor, limit=PAGE)
     context = {
@@ -246,7 +244,7 @@ async def dlq(
 @router.get("/ui/analytics")
 async def analytics(request: Request, who: VisitorDep, period: Period = "last_7_days") -> Response:
     services = _services(request)
-    service = AnalyticsService(services.db, services.clock)
+    service = services.analytics
     window = service.window(period, None, None)
     async with services.db.read(snapshot=True) as conn:
         summary = await service.summary(conn, who.principal, window)
@@ -277,7 +275,7 @@ async def analytics_export(
     period: Period = "last_7_days",
 ) -> StreamingResponse:
     services = _services(request)
-    service = AnalyticsService(services.db, services.clock)
+    service = services.analytics
     window = service.window(period, None, None)
     body = service.export(who.principal, window, report, format)
     media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
