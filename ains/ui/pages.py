@@ -19,18 +19,13 @@ from ains.http import ValidatedRoute
 from ains.security.principals import can_change_task
 from ains.services import Services
 from ains.tasks.states import RETRYABLE, TERMINAL, TaskStatus
-from ains.ui.rendering import query_without, render
+from ains.ui.rendering import query_without, render, services_of
 from ains.ui.session import SECURITY_HEADERS, Visitor, visitor
 
 router = APIRouter(route_class=ValidatedRoute, include_in_schema=False)
 VisitorDep = Annotated[Visitor, Depends(visitor)]
 PAGE = 50
 TASK_FILTERS = ("status", "client_id", "agent_id", "task_type", "capability", "batch_id")
-
-
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
 
 
 # --- overview ----------------------------------------------------------------------------------
@@ -61,13 +56,13 @@ async def _overview(services: Services, who: Visitor) -> dict[str, Any]:
 
 @router.get("/ui")
 async def overview(request: Request, who: VisitorDep) -> Response:
-    context = await _overview(_services(request), who)
+    context = await _overview(services_of(request), who)
     return render(request, "overview.html", who, {"title": "Overview", **context})
 
 
 @router.get("/ui/overview/cards")
 async def overview_cards(request: Request, who: VisitorDep) -> Response:
-    context = await _overview(_services(request), who)
+    context = await _overview(services_of(request), who)
     return render(request, "overview_cards.html", who, context)
 
 
@@ -114,7 +109,7 @@ def _task_params(request: Request) -> dict[str, str]:
 @router.get("/ui/tasks")
 async def tasks(request: Request, who: VisitorDep) -> Response:
     params = _task_params(request)
-    items, next_cursor = await task_page(_services(request), who, params)
+    items, next_cursor = await task_page(services_of(request), who, params)
     context = {
         "title": "Tasks",
         "tasks": items,
@@ -132,7 +127,7 @@ async def tasks(request: Request, who: VisitorDep) -> Response:
 
 @router.get("/ui/tasks/rows")
 async def task_rows(request: Request, who: VisitorDep) -> Response:
-    items, _next = await task_page(_services(request), who, _task_params(request))
+    items, _next = await task_page(services_of(request), who, _task_params(request))
     return render(request, "task_rows.html", who, {"tasks": items})
 
 
@@ -161,7 +156,7 @@ def _routed_agent(task: dict[str, Any], routing: dict[str, Any]) -> str:
 async def task_detail(
     request: Request, task_id: str, who: VisitorDep, reveal: bool = False
 ) -> Response:
-    context = await task_context(_services(request), who, task_id)
+    context = await task_context(services_of(request), who, task_id)
     return render(request, "task.html", who, {**context, "reveal": reveal})
 
 
@@ -169,7 +164,7 @@ async def task_detail(
 async def task_panel(
     request: Request, task_id: str, who: VisitorDep, reveal: bool = False
 ) -> Response:
-    context = await task_context(_services(request), who, task_id)
+    context = await task_context(services_of(request), who, task_id)
     return render(request, "task_panel.html", who, {**context, "reveal": reveal})
 
 
@@ -178,7 +173,7 @@ async def task_panel(
 
 @router.get("/ui/agents")
 async def agents(request: Request, who: VisitorDep, cursor: str | None = None) -> Response:
-    services = _services(request)
+    services = services_of(request)
     async with services.db.read() as conn:
         page = await services.agents.list_agents(
             conn, capability=None, online=None, limit=PAGE, cursor=cursor
@@ -220,7 +215,7 @@ async def dlq(
     error_type: FilterQ = None,
     cursor: str | None = None,
 ) -> Response:
-    services = _services(request)
+    services = services_of(request)
     params = {
         "capability": capability or "",
         "task_type": task_type or "",
@@ -243,7 +238,7 @@ async def dlq(
 
 @router.get("/ui/analytics")
 async def analytics(request: Request, who: VisitorDep, period: Period = "last_7_days") -> Response:
-    services = _services(request)
+    services = services_of(request)
     service = services.analytics
     window = service.window(period, None, None)
     async with services.db.read(snapshot=True) as conn:
@@ -274,7 +269,7 @@ async def analytics_export(
     format: ExportFormat = "csv",
     period: Period = "last_7_days",
 ) -> StreamingResponse:
-    services = _services(request)
+    services = services_of(request)
     service = services.analytics
     window = service.window(period, None, None)
     body = service.export(who.principal, window, report, format)
@@ -292,4 +287,4 @@ async def events(request: Request, who: VisitorDep) -> StreamingResponse:
     """The signed-in principal's event stream (the API's `/aitp/events`, authenticated by the
     console's cookie, which a browser's EventSource sends and cannot replace by a header)."""
     empty = StreamFilter(frozenset(), None, None, frozenset(), frozenset())
-    return sse_response(_services(request), who.principal, empty, None, named=False)
+    return sse_response(services_of(request), who.principal, empty, None, named=False)
