@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,14 +80,7 @@ class Services:
     redis: RedisFanout | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
-    def _on_events(self, rows: list[dict[str, Any]]) -> None:
-        observe_events(rows)
-        self.bus.publish("events", "")
-
     async def start(self) -> None:
-        self.drain.on_drain(self.waiters.wake_all)
-        self.drain.on_drain(self.streams.registry.end_all)
-        self.db.on_events = self._on_events
         await self.bus.start()
         if self.redis is not None:
             await self.redis.start()
@@ -127,9 +121,20 @@ class Services:
         await self.db.dispose()
 
 
+def _events_committed(bus: Bus) -> Callable[[list[dict[str, Any]]], None]:
+    """What follows each commit that wrote events: the business counters, and an ``events``
+    message that wakes the stream fan-out, the webhook sender and the rollups."""
+
+    def committed(rows: list[dict[str, Any]]) -> None:
+        observe_events(rows)
+        bus.publish("events", "")
+
+    return committed
+
+
 def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
-    db = Database(create_engine(settings.database_url))
     bus = create_bus(settings.database_url)
+    db = Database(create_engine(settings.database_url), on_events=_events_committed(bus))
     keyring = KeyRing.from_config(settings.encryption_keys)
     committer = GroupCommitter(db, bus, settings.aging_interval)
     tasks = TaskService(settings, clock, bus, keyring, committer)
@@ -158,6 +163,12 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
     )
     webhooks = WebhookService(settings, clock, deliverer, keyring)
     maintenance = MaintenanceService(settings, clock, db, control)
+    waiters = AgentWaiters(bus)
+    streams = StreamHub(
+        db, bus, settings.max_streams_per_principal, settings.stream_key_recheck_seconds
+    )
+    # on SIGTERM: parked claims answer at once and streams end
+    drain = Drain((waiters.wake_all, streams.registry.end_all))
     rate_limits = RateLimits(
         settings.rate_limit_rules,
         settings.redis_url,
@@ -176,7 +187,7 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         execution=execution,
         control=control,
         agents=AgentService(settings, clock, bus, control),
-        waiters=AgentWaiters(bus),
+        waiters=waiters,
         deadlines=deadlines,
         schedules=schedules,
         batches=batches,
@@ -184,13 +195,12 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         queue=queue,
         webhooks=webhooks,
         webhook_sender=WebhookSender(db, webhooks, bus, clock, settings.webhook_max_concurrency),
-        streams=StreamHub(
-            db, bus, settings.max_streams_per_principal, settings.stream_key_recheck_seconds
-        ),
+        streams=streams,
         rollups=RollupFolder(db, bus),
         maintenance=maintenance,
         retention=RetentionLoop(maintenance, bus, settings.retention_interval_seconds),
         dlq=DlqService(tasks, control, clock),
         analytics=AnalyticsService(db, clock),
+        drain=drain,
         redis=redis,
     )
