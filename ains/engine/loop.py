@@ -44,7 +44,6 @@ class Loop:
         self._log = logger
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self.passes = 0  # passes run, failed ones included (for tests and debugging)
 
     def wake(self, _message: str = "") -> None:
         """Run the next pass now (or right after the running one)."""
@@ -69,7 +68,6 @@ class Loop:
             delay = await self._run_pass()
 
     async def _run_pass(self) -> float | None:
-        self.passes += 1
         try:
             return await self._pass()
         except asyncio.CancelledError:
