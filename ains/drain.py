@@ -12,7 +12,7 @@ import asyncio
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import Any
 
@@ -24,9 +24,9 @@ DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 class Drain:
     """Whether this process is draining, and what to do when it starts."""
 
-    def __init__(self) -> None:
+    def __init__(self, callbacks: Iterable[Callable[[], None]] = ()) -> None:
         self.draining = False
-        self._callbacks: list[Callable[[], None]] = []
+        self._callbacks: list[Callable[[], None]] = list(callbacks)
 
     def on_drain(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)

@@ -22,6 +22,7 @@ from pydantic_settings import SettingsError
 
 from ains.config import SECRET_SETTINGS, Settings
 from ains.db import dialect
+from ains.db import repository as driver_sql
 
 DB_CONNECT_TIMEOUT = 5.0
 # AINS_* variables read by the SDK, the sample agent and the tests, not by the server
@@ -146,8 +147,7 @@ def _sqlite_problem(url: str) -> str | None:
     try:
         conn = sqlite3.connect(path, timeout=DB_CONNECT_TIMEOUT)
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.rollback()
+            driver_sql.probe_write_lock(conn)
         finally:
             conn.close()
     except sqlite3.Error as exc:

@@ -1,23 +1,31 @@
-"""Wiring: every service and engine loop, built once from the settings."""
+"""Wiring: every service and engine loop, built once from the settings.
+
+Each object receives its collaborators as constructor arguments, in an order where each is
+built after what it needs; nothing is changed on an object after it is built (a test in
+tests/architecture holds this). Endpoints read the built services from the container."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ains.agents.service import AgentService
 from ains.analytics.rollup import RollupFolder
+from ains.analytics.service import AnalyticsService
 from ains.batches.service import BatchService
 from ains.clock import Clock, utcnow
 from ains.config import Settings
 from ains.db.engine import Database, create_engine
+from ains.dlq.service import DlqService
 from ains.drain import Drain
-from ains.engine.deadlines import DeadlineLoop
+from ains.engine.deadlines import DeadlineLoop, Duty
+from ains.engine.loop import Loop
 from ains.engine.retention import RetentionLoop
-from ains.engine.scheduler import install_scheduler
+from ains.engine.scheduler import scheduler_duty
 from ains.engine.waiters import AgentWaiters
 from ains.engine.webhook_sender import WebhookSender
 from ains.events.bus import Bus, create_bus
@@ -66,18 +74,13 @@ class Services:
     rollups: RollupFolder
     maintenance: MaintenanceService
     retention: RetentionLoop
+    dlq: DlqService
+    analytics: AnalyticsService
     drain: Drain = field(default_factory=Drain)
     redis: RedisFanout | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
-    def _on_events(self, rows: list[dict[str, Any]]) -> None:
-        observe_events(rows)
-        self.bus.publish("events", "")
-
     async def start(self) -> None:
-        self.drain.on_drain(self.waiters.wake_all)
-        self.drain.on_drain(self.streams.registry.end_all)
-        self.db.on_events = self._on_events
         await self.bus.start()
         if self.redis is not None:
             await self.redis.start()
@@ -86,13 +89,25 @@ class Services:
         self.background = [
             loop.create_task(self.deadlines.run(), name="deadlines"),
             loop.create_task(self.webhook_sender.run(), name="webhook-sender"),
-            loop.create_task(self.streams.run(), name="event-streams"),
-            loop.create_task(self.streams.recheck_keys(), name="stream-key-recheck"),
+            loop.create_task(self.streams.fanout.run(), name="event-streams"),
+            loop.create_task(self.streams.key_recheck.run(), name="stream-key-recheck"),
             loop.create_task(self.rollups.run(), name="analytics-rollups"),
             loop.create_task(self.retention.run(), name="retention"),
         ]
 
+    def loops(self) -> list[Loop]:
+        return [
+            self.deadlines.loop,
+            self.webhook_sender.loop,
+            self.streams.fanout,
+            self.streams.key_recheck,
+            self.rollups.loop,
+            self.retention.loop,
+        ]
+
     async def stop(self) -> None:
+        for each in self.loops():
+            each.stop()
         for task in self.background:
             task.cancel()
         for task in self.background:
@@ -106,21 +121,35 @@ class Services:
         await self.db.dispose()
 
 
+def _events_committed(bus: Bus) -> Callable[[list[dict[str, Any]]], None]:
+    """What follows each commit that wrote events: the business counters, and an ``events``
+    message that wakes the stream fan-out, the webhook sender and the rollups."""
+
+    def committed(rows: list[dict[str, Any]]) -> None:
+        observe_events(rows)
+        bus.publish("events", "")
+
+    return committed
+
+
 def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
-    db = Database(create_engine(settings.database_url))
     bus = create_bus(settings.database_url)
+    db = Database(create_engine(settings.database_url), on_events=_events_committed(bus))
     keyring = KeyRing.from_config(settings.encryption_keys)
-    tasks = TaskService(settings, clock, bus, keyring)
-    tasks.committer = GroupCommitter(db, bus, settings.aging_interval)
+    committer = GroupCommitter(db, bus, settings.aging_interval)
+    tasks = TaskService(settings, clock, bus, keyring, committer)
     execution = ExecutionService(settings, clock, bus, keyring)
     control = TaskControl(tasks, execution)
-    deadlines = DeadlineLoop(db, control, bus, clock)
     schedules = ScheduleService(settings, clock, bus, tasks)
-    install_scheduler(deadlines, schedules)
     batches = BatchService(tasks, control)
     queue = QueueService(tasks)
-    deadlines.extra_passes.append(queue.escalate_deadlines)
-    deadlines.extra_deadlines.append(queue.next_escalation)
+    deadlines = DeadlineLoop(
+        db,
+        control,
+        bus,
+        clock,
+        duties=(scheduler_duty(schedules), Duty(queue.escalate_deadlines, queue.next_escalation)),
+    )
     deliverer = Deliverer(settings.webhook_allowed_hosts, settings.webhook_timeout_seconds)
     auth = Authenticator(settings, db, clock)
     # a key revoked on any replica drops out of this replica's key cache at once
@@ -134,10 +163,18 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
     )
     webhooks = WebhookService(settings, clock, deliverer, keyring)
     maintenance = MaintenanceService(settings, clock, db, control)
-    rate_limits = RateLimits(
-        settings.rate_limit_rules, settings.redis_url, settings.rate_limit_key_prefix
+    waiters = AgentWaiters(bus)
+    streams = StreamHub(
+        db, bus, settings.max_streams_per_principal, settings.stream_key_recheck_seconds
     )
-    rate_limits.on_refused = auth.denials.rate_limited
+    # on SIGTERM: parked claims answer at once and streams end
+    drain = Drain((waiters.wake_all, streams.registry.end_all))
+    rate_limits = RateLimits(
+        settings.rate_limit_rules,
+        settings.redis_url,
+        settings.rate_limit_key_prefix,
+        on_refused=auth.denials.rate_limited,
+    )
     return Services(
         settings=settings,
         clock=clock,
@@ -150,7 +187,7 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         execution=execution,
         control=control,
         agents=AgentService(settings, clock, bus, control),
-        waiters=AgentWaiters(bus),
+        waiters=waiters,
         deadlines=deadlines,
         schedules=schedules,
         batches=batches,
@@ -158,11 +195,12 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         queue=queue,
         webhooks=webhooks,
         webhook_sender=WebhookSender(db, webhooks, bus, clock, settings.webhook_max_concurrency),
-        streams=StreamHub(
-            db, bus, settings.max_streams_per_principal, settings.stream_key_recheck_seconds
-        ),
+        streams=streams,
         rollups=RollupFolder(db, bus),
         maintenance=maintenance,
         retention=RetentionLoop(maintenance, bus, settings.retention_interval_seconds),
+        dlq=DlqService(tasks, control, clock),
+        analytics=AnalyticsService(db, clock),
+        drain=drain,
         redis=redis,
     )

@@ -22,10 +22,8 @@ from ains.analytics.schemas import (
     TrendsOut,
     Window,
 )
-from ains.analytics.service import AnalyticsService
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute
 from ains.openapi import returns
-from ains.services import Services
 from ains.types import Timestamp
 
 router = APIRouter(route_class=ValidatedRoute, tags=["analytics"])
@@ -62,15 +60,11 @@ def _both(path: str, **kwargs: Any) -> Callable[[F], F]:
     return register
 
 
-def _analytics(services: Services) -> AnalyticsService:
-    return AnalyticsService(services.db, services.clock)
-
-
 def _window(
     services: ServicesDep, period: PeriodQ = None, start: StartQ = None, end: EndQ = None
 ) -> Window:
     """The `period` / `start` / `end` query parameters every analytics endpoint takes."""
-    return _analytics(services).window(period, start, end)
+    return services.analytics.window(period, start, end)
 
 
 WindowDep = Annotated[Window, Depends(_window)]
@@ -81,7 +75,7 @@ async def analytics_summary(
     services: ServicesDep, principal: CurrentPrincipal, window: WindowDep
 ) -> dict[str, Any]:
     async with services.db.read(snapshot=True) as conn:
-        return await _analytics(services).summary(conn, principal, window)
+        return await services.analytics.summary(conn, principal, window)
 
 
 @_both("/agents", responses=returns(AgentsReportOut))
@@ -89,7 +83,7 @@ async def analytics_agents(
     services: ServicesDep, principal: CurrentPrincipal, window: WindowDep, limit: LimitQ = 1000
 ) -> dict[str, Any]:
     async with services.db.read(snapshot=True) as conn:
-        return await _analytics(services).agents(conn, principal, window, limit)
+        return await services.analytics.agents(conn, principal, window, limit)
 
 
 @_both("/tasks", responses=returns(TaskTypesReportOut))
@@ -97,7 +91,7 @@ async def analytics_task_types(
     services: ServicesDep, principal: CurrentPrincipal, window: WindowDep, limit: LimitQ = 1000
 ) -> dict[str, Any]:
     async with services.db.read(snapshot=True) as conn:
-        return await _analytics(services).task_types(conn, principal, window, limit)
+        return await services.analytics.task_types(conn, principal, window, limit)
 
 
 @_both("/trends", responses=returns(TrendsOut))
@@ -105,7 +99,7 @@ async def analytics_trends(
     services: ServicesDep, principal: CurrentPrincipal, window: WindowDep, bucket: Bucket = "day"
 ) -> dict[str, Any]:
     async with services.db.read(snapshot=True) as conn:
-        return await _analytics(services).trends(conn, principal, window, bucket)
+        return await services.analytics.trends(conn, principal, window, bucket)
 
 
 @_both("/export", response_class=StreamingResponse, responses=EXPORT_ANSWER)
@@ -118,7 +112,7 @@ async def analytics_export(
     bucket: Bucket = "day",
     limit: LimitQ = 10_000,
 ) -> StreamingResponse:
-    analytics = _analytics(services)
+    analytics = services.analytics
     body = analytics.export(principal, window, report, format, bucket=bucket, limit=limit)
     media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
     filename = f"ains-{report}-{window.period}.{format}"

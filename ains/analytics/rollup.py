@@ -7,11 +7,11 @@ that deletes exactly the deltas it adds."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from ains.analytics import repository
 from ains.db.engine import Database
+from ains.engine.loop import Loop
 from ains.events.bus import Bus
 
 log = logging.getLogger(__name__)
@@ -30,22 +30,18 @@ async def fold(db: Database) -> None:
 
 
 class RollupFolder:
-    """The background loop: folds once at start, then after each burst of task changes."""
+    """The background loop: folds once at start, then after each burst of task changes (a
+    failed fold waits for the next burst; figures stay exact meanwhile)."""
 
     def __init__(self, db: Database, bus: Bus) -> None:
         self.db = db
-        self._wake = asyncio.Event()
-        bus.subscribe("events", self.poke)
+        self.loop = Loop(
+            "analytics rollup", self._pass, retry_after=None, settle=SETTLE_SECONDS, logger=log
+        )
+        bus.subscribe("events", self.loop.wake)
 
-    def poke(self, _message: str = "") -> None:
-        self._wake.set()
+    async def _pass(self) -> None:
+        await fold(self.db)
 
     async def run(self) -> None:
-        while True:
-            try:
-                await fold(self.db)
-            except Exception:  # the next burst retries; figures stay exact meanwhile
-                log.exception("folding analytics rollups failed")
-            await self._wake.wait()
-            self._wake.clear()
-            await asyncio.sleep(SETTLE_SECONDS)
+        await self.loop.run()

@@ -20,9 +20,9 @@ from ains.batches.schemas import BatchIn
 from ains.clock import new_id
 from ains.db.engine import Tx
 from ains.events.repository import add_events, event
-from ains.exceptions import AinsError, Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from ains.exceptions import AinsError, Conflict, FieldError, NotFound, Unprocessable
 from ains.queue.fairness import stamp_fair_keys
-from ains.security.principals import Principal, can_view_task
+from ains.security.principals import Principal, acting_client_id, can_view_task
 from ains.tasks import repository as task_repo
 from ains.tasks.control import TaskControl
 from ains.tasks.schemas import TaskIn
@@ -79,7 +79,7 @@ class BatchService:
                 f"a batch holds at most {limit} tasks (max_batch_size); this one has "
                 f"{len(body.tasks)}",
             )
-        client_id = self._client_id(principal, body.client_id)
+        client_id = acting_client_id(principal, body.client_id)
         request_hash = _hash(body, template_id)
         if body.batch_id is not None:
             existing = await batch_repo.get(tx.conn, body.batch_id)
@@ -130,16 +130,6 @@ class BatchService:
             "created_at": now,
         }
         return BatchSubmitted(batch)
-
-    def _client_id(self, principal: Principal, requested: str | None) -> str:
-        if requested is None:
-            return principal.principal_id
-        if not principal.is_admin and requested != principal.principal_id:
-            raise Forbidden(
-                f"client_id: a {principal.role} key may only submit as {principal.principal_id}",
-                errors=[FieldError("client_id", "does not match the caller")],
-            )
-        return requested
 
     def _parse(self, body: BatchIn, client_id: str) -> list[Slot]:
         slots = []

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Body, Request, Response
 
 from ains import __version__
 from ains.analytics.schemas import Period
-from ains.analytics.service import AnalyticsService
 from ains.batches.schemas import BatchIn
 from ains.compat import seed004_answers as answers
 from ains.compat import seed004_views as views
@@ -62,7 +61,7 @@ async def queue_status(services: ServicesDep, principal: CurrentPrincipal) -> di
 async def statistics_summary(
     services: ServicesDep, principal: CurrentPrincipal, period: Period | None = None
 ) -> dict[str, Any]:
-    analytics = AnalyticsService(services.db, services.clock)
+    analytics = services.analytics
     window = analytics.window(period, None, None)
     async with services.db.read(snapshot=True) as conn:
         figures = await analytics.summary(conn, principal, window)

@@ -80,13 +80,17 @@ class Tx:
 
 
 class Database:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        on_events: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> None:
         self.engine = engine
         # SQLite: one writer (and the server holds one connection); see `dialect`
         self.single_writer = dialect.has_single_writer(engine)
         self.dialect_name = dialect.engine_name(engine)
         # called with the event rows a transaction wrote, once it has committed
-        self.on_events: Callable[[list[dict[str, Any]]], None] | None = None
+        self.on_events = on_events
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:

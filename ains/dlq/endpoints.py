@@ -8,19 +8,13 @@ from fastapi import APIRouter, Body, Depends, Query
 
 from ains.audit import trail
 from ains.dlq.schemas import BulkRequeueIn, DlqFilters, PurgedOut, RequeuedOut, RequeueIn
-from ains.dlq.service import DlqService
 from ains.http import CurrentPrincipal, ServicesDep, ValidatedRoute, page_limit
 from ains.openapi import returns
-from ains.services import Services
 from ains.tasks.schemas import TaskOut, TaskPage
 from ains.types import Timestamp
 
 router = APIRouter(route_class=ValidatedRoute, tags=["dlq"])
 FilterQ = Annotated[str | None, Query(max_length=200)]
-
-
-def _dlq(services: Services) -> DlqService:
-    return DlqService(services.tasks, services.control, services.clock)
 
 
 def _filters(
@@ -52,7 +46,7 @@ async def list_dead_letters(
     limit: int | None = None,
 ) -> dict[str, Any]:
     async with services.db.read() as conn:
-        return await _dlq(services).list(
+        return await services.dlq.list(
             conn, principal, filters, cursor=cursor, limit=page_limit(limit, services)
         )
 
@@ -62,7 +56,7 @@ async def requeue_dead_letters(
     body: BulkRequeueIn, services: ServicesDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        done = await _dlq(services).requeue_many(tx, principal, body)
+        done = await services.dlq.requeue_many(tx, principal, body)
         await trail.record(
             tx.conn,
             principal,
@@ -83,7 +77,7 @@ async def requeue_dead_letter(
     body: Annotated[RequeueIn | None, Body()] = None,
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        done = await _dlq(services).requeue(tx, principal, task_id, body.reason if body else None)
+        done = await services.dlq.requeue(tx, principal, task_id, body.reason if body else None)
         await trail.record(
             tx.conn,
             principal,
@@ -100,4 +94,4 @@ async def purge_dead_letters(
     services: ServicesDep, principal: CurrentPrincipal, filters: FiltersDep
 ) -> dict[str, Any]:
     async with services.db.transaction() as tx:
-        return await _dlq(services).purge(tx, principal, filters)
+        return await services.dlq.purge(tx, principal, filters)

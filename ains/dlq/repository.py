@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ains.models import idempotency_keys, task_attempts, task_dependencies, tasks
@@ -35,19 +34,6 @@ def filters(
     if since is not None:
         where.append(T.completed_at >= since)
     return where
-
-
-async def page(
-    conn: AsyncConnection,
-    where: Sequence[sa.ColumnElement[bool]],
-    *,
-    before_task_id: str | None,
-    limit: int,
-) -> list[Row[Any]]:
-    stmt = sa.select(tasks).where(*where).order_by(T.task_id.desc()).limit(limit)
-    if before_task_id:
-        stmt = stmt.where(T.task_id < before_task_id)
-    return list(await conn.execute(stmt))
 
 
 async def ids(

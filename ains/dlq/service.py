@@ -15,13 +15,11 @@ from ains.db.engine import Tx
 from ains.dlq import repository as repo
 from ains.dlq.schemas import BulkRequeueIn, DlqFilters
 from ains.exceptions import AinsError, Forbidden, NotFound, Unprocessable
-from ains.pagination import decode_cursor, encode_cursor
 from ains.security.principals import Principal
 from ains.tasks.control import TaskControl
 from ains.tasks.repository import get as get_task
 from ains.tasks.repository import visible_to
 from ains.tasks.service import TaskService
-from ains.tasks.views import task_view
 
 PURGE_BATCH = 1000
 AUDITED_IDS = 100
@@ -50,13 +48,8 @@ class DlqService:
         cursor: str | None,
         limit: int,
     ) -> dict[str, Any]:
-        before = decode_cursor("dlq", cursor) if cursor else None
-        rows = await repo.page(
-            conn, self._where(conn, principal, f), before_task_id=before, limit=limit + 1
-        )
-        items = [task_view(r, self.tasks.keyring) for r in rows[:limit]]
-        next_cursor = encode_cursor("dlq", rows[limit - 1].task_id) if len(rows) > limit else None
-        return {"items": items, "next_cursor": next_cursor}
+        where = self._where(conn, principal, f)
+        return await self.tasks.page(conn, where, cursor=cursor, limit=limit, kind="dlq")
 
     async def requeue(
         self, tx: Tx, principal: Principal, task_id: str, reason: str | None

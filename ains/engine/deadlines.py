@@ -1,47 +1,63 @@
-"""Acts on deadlines — agent heartbeats, leases, task timeouts, retry delays — when they fall
-due. It sleeps exactly until the nearest one, and is poked when a nearer one is created."""
+"""Acts on deadlines — agent heartbeats, leases, task timeouts, retry delays, and the duties
+that ride along (schedules falling due, queue escalations) — when they fall due. It sleeps
+exactly until the nearest one, and is woken when a nearer one is created."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from ains.clock import Clock
 from ains.db.engine import Database, Tx
+from ains.engine.loop import RETRY_AFTER, Loop
 from ains.events.bus import Bus
 from ains.tasks.control import DUE_BATCH, TaskControl
 
 log = logging.getLogger(__name__)
 MAX_SLEEP_SECONDS = 5.0
+Action = Callable[[Tx, datetime], Awaitable[int]]
+
+
+class Duty(NamedTuple):
+    """Work that rides the deadline loop: ``act`` does what is due (a batch at a time, returning
+    how many it did) and ``next_due`` names when the next will be."""
+
+    act: Action
+    next_due: Callable[[Tx], Awaitable[datetime | None]]
 
 
 class DeadlineLoop:
-    def __init__(self, db: Database, control: TaskControl, bus: Bus, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        control: TaskControl,
+        bus: Bus,
+        clock: Clock,
+        duties: Sequence[Duty] = (),
+    ) -> None:
         self.db = db
         self.control = control
         self.clock = clock
-        self._wake = asyncio.Event()
+        self.duties = tuple(duties)
         self._next_at: datetime | None = None
-        self.extra_passes: list[Callable[[Tx, datetime], Awaitable[int]]] = []
-        self.extra_deadlines: list[Callable[[Tx], Awaitable[datetime | None]]] = []
+        self.loop = Loop("deadline", self._pass, retry_after=self._after_failure, logger=log)
         bus.subscribe("deadline", self.poke)
 
     def poke(self, when: str) -> None:
         if when == "*" or self._next_at is None:
-            self._wake.set()
+            self.loop.wake()
             return
         try:
             at = datetime.fromisoformat(when)
         except ValueError:
-            self._wake.set()
+            self.loop.wake()
             return
         if at < self._next_at:
-            self._wake.set()
+            self.loop.wake()
 
-    async def _drain(self, action: Callable[[Tx, datetime], Awaitable[int]], now: datetime) -> None:
+    async def _drain(self, action: Action, now: datetime) -> None:
         while True:
             async with self.db.transaction() as tx:
                 done = await action(tx, now)
@@ -56,28 +72,26 @@ class DeadlineLoop:
             c.enforce_timeouts,
             c.expire_leases,
             c.requeue_retries,
-            *self.extra_passes,
+            *(duty.act for duty in self.duties),
         ):
             await self._drain(action, now)
         async with self.db.transaction() as tx:
             found = [await c.next_deadline(tx)]
-            for extra in self.extra_deadlines:
-                found.append(await extra(tx))
+            for duty in self.duties:
+                found.append(await duty.next_due(tx))
         dates = [d for d in found if d is not None]
         return min(dates) if dates else None
 
+    def _sleep_until(self, nearest: datetime | None) -> float:
+        cap = self.clock() + timedelta(seconds=MAX_SLEEP_SECONDS)
+        self._next_at = min(nearest, cap) if nearest else cap
+        return max(0.0, (self._next_at - self.clock()).total_seconds()) + 0.001
+
+    async def _pass(self) -> float:
+        return self._sleep_until(await self.run_once())
+
+    def _after_failure(self) -> float:
+        return self._sleep_until(self.clock() + timedelta(seconds=RETRY_AFTER))
+
     async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                nearest = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("deadline pass failed; retrying shortly")
-                nearest = self.clock() + timedelta(seconds=0.5)
-            cap = self.clock() + timedelta(seconds=MAX_SLEEP_SECONDS)
-            self._next_at = min(nearest, cap) if nearest else cap
-            delay = max(0.0, (self._next_at - self.clock()).total_seconds())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay + 0.001)
+        await self.loop.run()

@@ -1,12 +1,11 @@
 """Prunes old rows by age (ains/maintenance) every AINS_RETENTION_INTERVAL_SECONDS: sleeps
-until the next prune is due, or until poked on the bus's "retention" channel."""
+until the next prune is due, or until woken on the bus's "retention" channel."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
+from ains.engine.loop import Loop
 from ains.events.bus import Bus
 from ains.maintenance.service import MaintenanceService
 
@@ -18,27 +17,23 @@ class RetentionLoop:
     def __init__(self, service: MaintenanceService, bus: Bus, interval: float) -> None:
         self.service = service
         self.interval = interval
-        self._wake = asyncio.Event()
-        bus.subscribe("retention", self.poke)
+        # a failed prune is tried again the next interval; nothing half-deleted stays
+        self.loop = Loop(
+            "retention",
+            self._pass,
+            first_delay=min(interval, FIRST_PRUNE_AFTER),
+            retry_after=interval,
+            logger=log,
+        )
+        bus.subscribe("retention", self.loop.wake)
 
-    def poke(self, _message: str = "") -> None:
-        self._wake.set()
+    async def _pass(self) -> float:
+        result = await self.service.prune()
+        if any(result.counts.values()):
+            log.info("retention pruned %s", result.counts)
+        return self.interval
 
     async def run(self) -> None:
         if self.interval <= 0:
             return
-        delay = min(self.interval, FIRST_PRUNE_AFTER)
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
-            self._wake.clear()
-            delay = self.interval
-            try:
-                result = await self.service.prune()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the next interval tries again; nothing half-deleted stays
-                log.exception("retention prune failed")
-                continue
-            if any(result.counts.values()):
-                log.info("retention pruned %s", result.counts)
+        await self.loop.run()

@@ -5,13 +5,13 @@ events were committed (here or on another replica)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
 
 from ains.clock import Clock
 from ains.db.engine import Database
+from ains.engine.loop import Loop
 from ains.events.bus import Bus
 from ains.webhooks import repository as webhook_repository
 from ains.webhooks.service import CLAIM_BATCH, FAN_OUT_BATCH, WebhookService
@@ -29,7 +29,7 @@ class WebhookSender:
         self.db = db
         self.service = service
         self.clock = clock
-        self._wake = asyncio.Event()
+        self.loop = Loop("webhook", self.run_once, settle=COALESCE_SECONDS, logger=log)
         self._limit = asyncio.Semaphore(concurrency)
         self._inflight: set[asyncio.Task[None]] = set()
         bus.subscribe("events", self.poke)
@@ -38,11 +38,11 @@ class WebhookSender:
         self._idle_cached = False
 
     def poke(self, _payload: str = "") -> None:
-        self._wake.set()
+        self.loop.wake()
 
     def poke_config(self, _payload: str = "") -> None:
         self._idle_checked = 0.0
-        self._wake.set()
+        self.loop.wake()
 
     async def _idle(self) -> bool:
         """True while no webhook is enabled and no delivery is owed: then a pass has nothing
@@ -92,7 +92,7 @@ class WebhookSender:
             async with self.db.transaction() as tx:
                 await self.service.record(tx, delivery, result)
             if not result.success:
-                self._wake.set()  # its retry may fall due sooner than the planned wake-up
+                self.loop.wake()  # its retry may fall due sooner than the planned wake-up
         except Exception:
             # the lease runs out and the delivery is retried; nothing is lost
             log.exception("recording webhook delivery %s failed", delivery.delivery_id)
@@ -101,19 +101,7 @@ class WebhookSender:
 
     async def run(self) -> None:
         try:
-            while True:
-                self._wake.clear()
-                try:
-                    sleep = await self.run_once()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("webhook pass failed; retrying shortly")
-                    sleep = 0.5
-                if sleep > 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=sleep)
-                    await asyncio.sleep(COALESCE_SECONDS)
+            await self.loop.run()
         finally:
             for task in list(self._inflight):
                 task.cancel()

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from ains.db import dialect
+from ains.db import repository as driver_sql
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,7 @@ class PostgresBus(Bus):
             for topic, payload in batch
         ]
         try:
-            await self._conn.execute(
-                "SELECT pg_notify($1, m) FROM unnest($2::text[]) AS m", CHANNEL, messages
-            )
+            await driver_sql.notify_many(self._conn, CHANNEL, messages)
         except Exception:
             log.warning("NOTIFY failed; other replicas catch up on their next pass")
 

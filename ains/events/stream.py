@@ -9,7 +9,6 @@ A subscriber that reconnects with a cursor first catches up from the table.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ains.db.engine import Database
+from ains.engine.loop import Loop
 from ains.events import feed
 from ains.events.bus import Bus
 from ains.events.payloads import event_payload
@@ -70,10 +70,17 @@ class StreamHub:
         self.registry = StreamRegistry(max_per_principal)
         self._subscribers: set[Subscriber] = set()
         self._position: int | None = None
-        self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._holes = feed.HoleWatcher()
-        bus.subscribe("events", lambda _p: self._wake.set())
+        self.fanout = Loop("event stream", self._pass, logger=log)
+        self.key_recheck = Loop(
+            "stream key re-check",
+            self._recheck_keys,
+            first_delay=key_recheck_seconds,
+            retry_after=key_recheck_seconds,
+            logger=log,
+        )
+        bus.subscribe("events", self.fanout.wake)
         bus.subscribe(KEY_REVOKED_TOPIC, self.registry.revoke_key)
 
     def open(self, principal: Principal) -> Subscriber:
@@ -89,22 +96,21 @@ class StreamHub:
         every other replica."""
         self._bus.publish(KEY_REVOKED_TOPIC, key_id)
 
-    async def recheck_keys(self) -> None:
+    async def _recheck_keys(self) -> float:
         """Safety net for revocations whose message was lost: ends, within a second, the
         streams whose API key is no longer valid. Only keys with open streams are looked up."""
-        while True:
-            await asyncio.sleep(self.key_recheck_seconds)
-            key_ids = self.registry.key_ids()
-            if not key_ids:
-                continue
-            try:
-                async with self.db.read() as conn:
-                    valid = await keys.valid_key_ids(conn, key_ids)
-            except Exception:
-                log.warning("could not re-check the API keys of open streams")
-                continue
-            for key_id in key_ids - valid:
-                self.registry.revoke_key(key_id)
+        key_ids = self.registry.key_ids()
+        if not key_ids:
+            return self.key_recheck_seconds
+        try:
+            async with self.db.read() as conn:
+                valid = await keys.valid_key_ids(conn, key_ids)
+        except Exception:  # the database is away: expected, and no traceback worth logging
+            log.warning("could not re-check the API keys of open streams")
+            return self.key_recheck_seconds
+        for key_id in key_ids - valid:
+            self.registry.revoke_key(key_id)
+        return self.key_recheck_seconds
 
     async def _attach(self, sub: Subscriber) -> int:
         async with self._lock:
@@ -141,21 +147,6 @@ class StreamHub:
                 self._position = int(ready[-1]["event_id"])
             more = len(rows) >= 500
         return 0.0 if more else wait
-
-    async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                wait = await self._pass()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("event stream pass failed")
-                wait = 0.5
-            if wait == 0.0:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
     async def messages(
         self, sub: Subscriber, filters: StreamFilter, after: int | None

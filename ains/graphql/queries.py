@@ -7,7 +7,6 @@ from datetime import datetime
 import strawberry
 
 from ains.analytics.schemas import Period
-from ains.analytics.service import AnalyticsService
 from ains.exceptions import NotFound, Unprocessable
 from ains.graphql.context import Info
 from ains.graphql.inputs import TaskFilter, storable
@@ -86,7 +85,7 @@ class Query:
         services = info.context.services
         if period is not None and period not in PERIODS:
             raise Unprocessable.field("period", f"must be one of {', '.join(PERIODS)}")
-        analytics = AnalyticsService(services.db, services.clock)
+        analytics = services.analytics
         start, end = storable("start", start), storable("end", end)
         window = analytics.window(period, start, end)
         async with services.db.read(snapshot=True) as conn:

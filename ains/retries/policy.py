@@ -20,12 +20,13 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-__all__ = ["RetryDecision", "RetryPolicy", "RetryStrategy", "backoff_delay", "decide"]
+__all__ = ["RetryDecision", "RetryPolicy", "RetryStrategy", "backoff", "backoff_delay", "decide"]
 
 RetryStrategy = Literal["exponential", "linear", "fixed"]
 STRATEGIES: tuple[str, ...] = get_args(RetryStrategy)
 
 _MAX_DELAY_LIMIT_SECONDS = 7 * 24 * 3600.0
+EQUAL_JITTER = (0.5, 1.0)  # keep at least half of the delay (see above)
 # 2.0 ** 1024 overflows a float; far beyond any cap anyway.
 _MAX_EXPONENT = 1000
 
@@ -74,24 +75,46 @@ class RetryDecision:
     attempt: int
 
 
+def backoff(
+    retry_number: int,
+    *,
+    base: float,
+    cap: float,
+    strategy: RetryStrategy = "exponential",
+    jitter: tuple[float, float] | None = EQUAL_JITTER,
+    rng: random.Random | None = None,
+) -> float:
+    """The one backoff of the server (task retries, webhook redeliveries): the delay in seconds
+    before retry ``retry_number`` (1-based) — ``base`` grown by ``strategy``, capped at ``cap``,
+    then scaled by a uniform draw in ``jitter``'s [low, high) (none: exact)."""
+    if retry_number < 1:
+        raise ValueError("retry_number starts at 1")
+    delay = min(_raw_delay(strategy, base, retry_number), cap)
+    if jitter is None:
+        return delay
+    low, high = jitter
+    draw = rng.random() if rng is not None else random.random()
+    return delay * (low + (high - low) * draw)
+
+
 def backoff_delay(
     policy: RetryPolicy, retry_number: int, rng: random.Random | None = None
 ) -> float:
     """Return the delay in seconds before retry ``retry_number`` (1-based), jittered if enabled."""
-    if retry_number < 1:
-        raise ValueError("retry_number starts at 1")
-    delay = min(_raw_delay(policy, retry_number), policy.max_delay_seconds)
-    if not policy.jitter:
-        return delay
-    draw = rng.random() if rng is not None else random.random()
-    return delay * (0.5 + 0.5 * draw)
+    return backoff(
+        retry_number,
+        base=policy.base_delay_seconds,
+        cap=policy.max_delay_seconds,
+        strategy=policy.strategy,
+        jitter=EQUAL_JITTER if policy.jitter else None,
+        rng=rng,
+    )
 
 
-def _raw_delay(policy: RetryPolicy, retry_number: int) -> float:
-    base = policy.base_delay_seconds
-    if policy.strategy == "exponential":
+def _raw_delay(strategy: RetryStrategy, base: float, retry_number: int) -> float:
+    if strategy == "exponential":
         return base * 2.0 ** min(retry_number - 1, _MAX_EXPONENT)
-    if policy.strategy == "linear":
+    if strategy == "linear":
         return base * retry_number
     return base
 

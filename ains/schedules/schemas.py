@@ -6,15 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, Field
 
-from ains.priorities import Priority
-from ains.retries.policy import RetryPolicy
+from ains.tasks.schemas import TaskToMakeLater
 from ains.types import Timestamp
 
 MissedRunPolicy = Literal["skip", "run_once"]
 OverlapPolicy = Literal["allow", "skip"]
-Visibility = Literal["private", "team", "public"]
 SCHEDULE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 # the keys of `task_options`: how each fired task is submitted, beyond the main fields
 TASK_OPTIONS = ("retry_policy", "max_retries", "timeout_seconds", "visibility", "metadata")
@@ -24,17 +22,9 @@ def _alias(name: str) -> AliasChoices:
     return AliasChoices(name, name.replace("_", ""))
 
 
-class _ScheduleFields(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+class _ScheduleFields(TaskToMakeLater):
+    """The task each run makes, and when it runs."""
 
-    task_type: str | None = Field(
-        None, min_length=1, max_length=200, validation_alias=_alias("task_type")
-    )
-    capability_required: str | None = Field(
-        None, min_length=1, max_length=200, validation_alias=_alias("capability_required")
-    )
-    input_data: Any = Field(None, validation_alias=_alias("input_data"))
-    priority: Priority | None = None
     cron_expression: str | None = Field(
         None, min_length=1, max_length=200, validation_alias=_alias("cron_expression")
     )
@@ -48,13 +38,6 @@ class _ScheduleFields(BaseModel):
         None, validation_alias=_alias("missed_run_policy")
     )
     overlap_policy: OverlapPolicy | None = Field(None, validation_alias=_alias("overlap_policy"))
-    retry_policy: RetryPolicy | None = Field(None, validation_alias=_alias("retry_policy"))
-    max_retries: int | None = Field(None, ge=0, le=100, validation_alias=_alias("max_retries"))
-    timeout_seconds: float | None = Field(
-        None, gt=0, le=7 * 86400, validation_alias=_alias("timeout_seconds")
-    )
-    visibility: Visibility | None = None
-    metadata: dict[str, Any] | None = None
 
 
 class ScheduleIn(_ScheduleFields):

@@ -21,7 +21,7 @@ from ains.config import Settings
 from ains.db.engine import Tx
 from ains.events.bus import Bus
 from ains.events.repository import add_events, event
-from ains.exceptions import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from ains.exceptions import Conflict, FieldError, NotFound, Unprocessable
 from ains.json_output import utc_text
 from ains.pagination import (
     decode_cursor,
@@ -33,7 +33,7 @@ from ains.schedules import repository as repo
 from ains.schedules.cron import CronError, validate_cron, validate_timezone
 from ains.schedules.schemas import ScheduleIn, ScheduleUpdate, dump, task_options
 from ains.schedules.timing import Timing, decide
-from ains.security.principals import Principal
+from ains.security.principals import Principal, acting_client_id
 from ains.tasks import repository as task_repo
 from ains.tasks.schemas import TaskIn
 from ains.tasks.service import TaskService
@@ -99,7 +99,7 @@ class ScheduleService:
             options["team"] = principal.team
         row: dict[str, Any] = {
             "schedule_id": schedule_id,
-            "client_id": _client_id(principal, body.client_id),
+            "client_id": acting_client_id(principal, body.client_id, "schedule"),
             "task_type": fields["task_type"],
             "capability_required": fields["capability_required"],
             "input_data": fields.get("input_data") or {},
@@ -504,17 +504,6 @@ def _execution_fields(m: dict[str, Any]) -> dict[str, Any]:
 
 def _owner(row: Row[Any]) -> Principal:
     return Principal("client", row.client_id, team=(row.task_options or {}).get("team"))
-
-
-def _client_id(principal: Principal, requested: str | None) -> str:
-    if requested is None:
-        return principal.principal_id
-    if not principal.is_admin and requested != principal.principal_id:
-        raise Forbidden(
-            f"client_id: a {principal.role} key may only schedule as {principal.principal_id}",
-            errors=[FieldError("client_id", "does not match the caller")],
-        )
-    return requested
 
 
 def _timing_fields(row: Row[Any]) -> dict[str, Any]:

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ains.exceptions import FieldError, Forbidden
+
 Role = Literal["admin", "client", "agent"]
 ROLES: tuple[Role, ...] = ("admin", "client", "agent")
 
@@ -42,3 +44,16 @@ def can_view_task(principal: Principal, task: Mapping[str, Any]) -> bool:
 
 def can_change_task(principal: Principal, task: Mapping[str, Any]) -> bool:
     return principal.is_admin or principal.principal_id == task["client_id"]
+
+
+def acting_client_id(principal: Principal, requested: str | None, verb: str = "submit") -> str:
+    """The client a task (or schedule) is made for: the one ``requested``, or the caller.
+    Only an admin may act for another client."""
+    if requested is None:
+        return principal.principal_id
+    if not principal.is_admin and requested != principal.principal_id:
+        raise Forbidden(
+            f"client_id: a {principal.role} key may only {verb} as {principal.principal_id}",
+            errors=[FieldError("client_id", "does not match the caller")],
+        )
+    return requested

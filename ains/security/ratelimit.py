@@ -184,12 +184,16 @@ class RateLimits:
     """Admits or refuses an authenticated request by its principal and its route's class."""
 
     def __init__(
-        self, rules: Rules, redis_url: str | None = None, key_prefix: str = "ains:ratelimit"
+        self,
+        rules: Rules,
+        redis_url: str | None = None,
+        key_prefix: str = "ains:ratelimit",
+        on_refused: OnRefused | None = None,
     ) -> None:
         self.rules = rules
         self.refused = RefusedCredentials()
-        # audits the 429s answered before authentication (set by ains.services)
-        self.on_refused: OnRefused | None = None
+        # audits the 429s answered before authentication (ains.services passes the audit's)
+        self.on_refused = on_refused
         self._local = SlidingWindowCounterRateLimiter(_memory_storage())
         self._shared: SlidingWindowCounterRateLimiter | None = None
         if redis_url:

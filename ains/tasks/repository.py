@@ -207,7 +207,7 @@ def visible_to(
 async def list_page(
     conn: AsyncConnection,
     *,
-    where: list[sa.ColumnElement[bool]],
+    where: Sequence[sa.ColumnElement[bool]],
     before_task_id: str | None,
     limit: int,
 ) -> list[Row[Any]]:

@@ -62,6 +62,33 @@ class TaskIn(BaseModel):
         return policy
 
 
+class TaskToMakeLater(BaseModel):
+    """The fields of a task that will be made later — by a schedule each time it fires, or
+    from a template — each optional (what is missing comes from elsewhere or TaskIn's default),
+    with TaskIn's limits and aliases."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    task_type: str | None = Field(
+        None, min_length=1, max_length=200, validation_alias=_alias("task_type")
+    )
+    capability_required: str | None = Field(
+        None, min_length=1, max_length=200, validation_alias=_alias("capability_required")
+    )
+    input_data: Any = Field(None, validation_alias=_alias("input_data"))
+    priority: Priority | None = None
+    retry_policy: RetryPolicy | None = Field(None, validation_alias=_alias("retry_policy"))
+    max_retries: int | None = Field(None, ge=0, le=100, validation_alias=_alias("max_retries"))
+    timeout_seconds: float | None = Field(
+        None, gt=0, le=7 * 86400, validation_alias=_alias("timeout_seconds")
+    )
+    visibility: Visibility | None = None
+    metadata: dict[str, Any] | None = None
+
+
+LATER_TASK_FIELDS = tuple(TaskToMakeLater.model_fields)
+
+
 class CancelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(None, max_length=2000)

@@ -25,7 +25,7 @@ from ains.queue import ordering
 from ains.queue.fairness import stamp_fair_keys
 from ains.routing import repository as routing_repo
 from ains.security.crypto import KeyRing
-from ains.security.principals import Principal, can_change_task, can_view_task
+from ains.security.principals import Principal, acting_client_id, can_change_task, can_view_task
 from ains.tasks import repository as repo
 from ains.tasks.group_commit import GroupCommitter
 from ains.tasks.schemas import TaskIn
@@ -43,12 +43,19 @@ class Submitted:
 
 
 class TaskService:
-    def __init__(self, settings: Settings, clock: Clock, bus: Bus, keyring: KeyRing | None):
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        bus: Bus,
+        keyring: KeyRing | None,
+        committer: GroupCommitter | None = None,
+    ):
         self.settings = settings
         self.clock = clock
         self.bus = bus
         self.keyring = keyring
-        self.committer: GroupCommitter | None = None
+        self.committer = committer
 
     # --- queue order ---------------------------------------------------------------------
 
@@ -57,16 +64,6 @@ class TaskService:
         return ordering.queue_key(priority, queued_at.timestamp(), self.settings.aging_interval)
 
     # --- submit ----------------------------------------------------------------------------
-
-    def _client_id(self, principal: Principal, requested: str | None) -> str:
-        if requested is None:
-            return principal.principal_id
-        if not principal.is_admin and requested != principal.principal_id:
-            raise Forbidden(
-                f"client_id: a {principal.role} key may only submit as {principal.principal_id}",
-                errors=[FieldError("client_id", "does not match the caller")],
-            )
-        return requested
 
     def build_row(
         self,
@@ -90,7 +87,7 @@ class TaskService:
         timeout = item.timeout_seconds or self.settings.task_type_timeouts.get(item.task_type)
         row: dict[str, Any] = {
             "task_id": task_id,
-            "client_id": client_id or self._client_id(principal, item.client_id),
+            "client_id": client_id or acting_client_id(principal, item.client_id),
             "team": principal.team,
             "task_type": item.task_type,
             "capability_required": item.capability_required,
@@ -210,7 +207,7 @@ class TaskService:
         self, tx: Tx, principal: Principal, item: TaskIn, idempotency_key: str | None = None
     ) -> Submitted:
         now = self.clock()
-        client_id = self._client_id(principal, item.client_id)
+        client_id = acting_client_id(principal, item.client_id)
         request_hash = None
         if idempotency_key is not None:
             request_hash = _hash_request(item)
@@ -460,10 +457,23 @@ class TaskService:
             where.append(T.created_at < filters["created_before"])
         if filters.get("dead_lettered") is not None:
             where.append(T.dead_lettered == filters["dead_lettered"])
-        before = decode_cursor("t", cursor) if cursor else None
+        return await self.page(conn, where, cursor=cursor, limit=limit)
+
+    async def page(
+        self,
+        conn: AsyncConnection,
+        where: Sequence[sa.ColumnElement[bool]],
+        *,
+        cursor: str | None,
+        limit: int,
+        kind: str = "t",
+    ) -> dict[str, Any]:
+        """A page of the tasks matching ``where``, newest first, shown as tasks are; ``kind``
+        tags the cursor (a task-list cursor is not a DLQ cursor)."""
+        before = decode_cursor(kind, cursor) if cursor else None
         rows = await repo.list_page(conn, where=where, before_task_id=before, limit=limit + 1)
         items = [task_view(r, self.keyring) for r in rows[:limit]]
-        next_cursor = encode_cursor("t", rows[limit - 1].task_id) if len(rows) > limit else None
+        next_cursor = encode_cursor(kind, rows[limit - 1].task_id) if len(rows) > limit else None
         return {"items": items, "next_cursor": next_cursor}
 
     # --- change ----------------------------------------------------------------------------

@@ -5,49 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from ains.priorities import Priority
-from ains.retries.policy import RetryPolicy
-from ains.tasks.schemas import Visibility
+from ains.tasks.schemas import LATER_TASK_FIELDS, TaskToMakeLater
 
 # the task fields a template may hold; everything else is given when a task is created
-DEFAULT_FIELDS = (
-    "task_type",
-    "capability_required",
-    "input_data",
-    "priority",
-    "retry_policy",
-    "max_retries",
-    "timeout_seconds",
-    "visibility",
-    "metadata",
-)
+DEFAULT_FIELDS = LATER_TASK_FIELDS
 
 
-def _alias(name: str) -> AliasChoices:
-    return AliasChoices(name, name.replace("_", ""))
-
-
-class TemplateFields(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
+class TemplateFields(TaskToMakeLater):
     description: str | None = Field(None, max_length=2000)
-    task_type: str | None = Field(
-        None, min_length=1, max_length=200, validation_alias=_alias("task_type")
-    )
-    capability_required: str | None = Field(
-        None, min_length=1, max_length=200, validation_alias=_alias("capability_required")
-    )
-    input_data: Any = Field(None, validation_alias=_alias("input_data"))
-    priority: Priority | None = None
-    retry_policy: RetryPolicy | None = Field(None, validation_alias=_alias("retry_policy"))
-    max_retries: int | None = Field(None, ge=0, le=100, validation_alias=_alias("max_retries"))
-    timeout_seconds: float | None = Field(
-        None, gt=0, le=7 * 86400, validation_alias=_alias("timeout_seconds")
-    )
-    visibility: Visibility | None = None
-    metadata: dict[str, Any] | None = None
     # not a task default: the team the template is shared with (the creator's own)
     team: str | None = Field(None, min_length=1, max_length=100)
 

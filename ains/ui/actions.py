@@ -7,21 +7,14 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from ains.agents.schemas import AgentPatch
-from ains.dlq.service import DlqService
 from ains.exceptions import AinsError, Unprocessable
 from ains.http import ValidatedRoute, peer_of
-from ains.services import Services
 from ains.ui.pages import task_context, task_page, trust_series
-from ains.ui.rendering import first, flash, form_fields, render
+from ains.ui.rendering import first, flash, form_fields, post_actions, render, services_of
 from ains.ui.session import CSRF_FIELD, changing_visitor, sign_in, sign_out
 
 router = APIRouter(route_class=ValidatedRoute, include_in_schema=False)
 BULK_LIMIT = 200
-
-
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
 
 
 # --- signing in and out -------------------------------------------------------------------------
@@ -36,7 +29,7 @@ async def login_page(request: Request) -> Response:
 async def login(request: Request) -> Response:
     fields = await form_fields(request)
     credential = (first(fields, "credential") or "").strip()
-    services = _services(request)
+    services = services_of(request)
     try:
         if not credential:
             raise Unprocessable.field("credential", "enter an API key or a JWT")
@@ -70,7 +63,7 @@ async def bulk(request: Request) -> Response:
     if action not in ("cancel", "retry"):
         raise Unprocessable.field("action", "must be cancel or retry")
     task_ids = list(dict.fromkeys(fields.get("task_ids", [])))[:BULK_LIMIT]
-    services = _services(request)
+    services = services_of(request)
     done, refused = 0, []
     for task_id in task_ids:
         try:
@@ -93,7 +86,7 @@ async def bulk(request: Request) -> Response:
 async def _task_action(request: Request, task_id: str, what: str) -> Response:
     fields = await form_fields(request)
     who = await changing_visitor(request)
-    services = _services(request)
+    services = services_of(request)
     async with services.db.transaction() as tx:
         if what == "cancel":
             await services.control.cancel(tx, who.principal, task_id, "cancelled in the console")
@@ -123,24 +116,13 @@ def _number(
     return value
 
 
-@router.post("/ui/tasks/{task_id}/cancel")
-async def cancel(request: Request, task_id: str) -> Response:
-    return await _task_action(request, task_id, "cancel")
-
-
-@router.post("/ui/tasks/{task_id}/retry")
-async def retry(request: Request, task_id: str) -> Response:
-    return await _task_action(request, task_id, "retry")
-
-
-@router.post("/ui/tasks/{task_id}/priority")
-async def priority(request: Request, task_id: str) -> Response:
-    return await _task_action(request, task_id, "priority")
-
-
-@router.post("/ui/tasks/{task_id}/timeout")
-async def timeout(request: Request, task_id: str) -> Response:
-    return await _task_action(request, task_id, "timeout")
+post_actions(
+    router,
+    "/ui/tasks/{task_id}",
+    "task_id",
+    {w: w for w in ("cancel", "retry", "priority", "timeout")},
+    _task_action,
+)
 
 
 # --- DLQ and agents ----------------------------------------------------------------------------
@@ -149,8 +131,8 @@ async def timeout(request: Request, task_id: str) -> Response:
 @router.post("/ui/dlq/{task_id}/requeue")
 async def requeue(request: Request, task_id: str) -> Response:
     who = await changing_visitor(request)
-    services = _services(request)
-    service = DlqService(services.tasks, services.control, services.clock)
+    services = services_of(request)
+    service = services.dlq
     async with services.db.transaction() as tx:
         task = await service.requeue(tx, who.principal, task_id, "requeued in the console")
     return render(
@@ -160,7 +142,7 @@ async def requeue(request: Request, task_id: str) -> Response:
 
 async def _agent_status(request: Request, agent_id: str, status: str) -> Response:
     who = await changing_visitor(request)
-    services = _services(request)
+    services = services_of(request)
     patch = AgentPatch.model_validate({"status": status})
     async with services.db.transaction() as tx:
         agent = await services.agents.patch(tx, who.principal, agent_id, patch)
@@ -175,11 +157,10 @@ async def _agent_status(request: Request, agent_id: str, status: str) -> Respons
     return render(request, "agent_row.html", who, context, headers=flash(f"{agent_id} {word}"))
 
 
-@router.post("/ui/agents/{agent_id}/quarantine")
-async def quarantine(request: Request, agent_id: str) -> Response:
-    return await _agent_status(request, agent_id, "QUARANTINED")
-
-
-@router.post("/ui/agents/{agent_id}/release")
-async def release(request: Request, agent_id: str) -> Response:
-    return await _agent_status(request, agent_id, "ACTIVE")
+post_actions(
+    router,
+    "/ui/agents/{agent_id}",
+    "agent_id",
+    {"quarantine": "QUARANTINED", "release": "ACTIVE"},
+    _agent_status,
+)

@@ -14,7 +14,7 @@ from ains.http import ValidatedRoute
 from ains.security import keys
 from ains.security.endpoints import revoke_key
 from ains.services import Services
-from ains.ui.rendering import flash, render
+from ains.ui.rendering import flash, post_actions, render, services_of
 from ains.ui.session import Visitor, changing_visitor, visitor
 from ains.webhooks.endpoints import enable_webhook, test_webhook
 from ains.webhooks.service import webhook_view
@@ -25,17 +25,12 @@ PAGE = 50
 PREVIEW_RUNS = 5
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
 # --- schedules ---------------------------------------------------------------------------------
 
 
 @router.get("/ui/schedules")
 async def schedules(request: Request, who: VisitorDep, cursor: str | None = None) -> Response:
-    services = _services(request)
+    services = services_of(request)
     async with services.db.read() as conn:
         page = await services.schedules.list(
             conn, who.principal, status=None, client_id=None, cursor=cursor, limit=PAGE
@@ -46,7 +41,7 @@ async def schedules(request: Request, who: VisitorDep, cursor: str | None = None
 
 @router.get("/ui/schedules/{schedule_id}")
 async def schedule(request: Request, schedule_id: str, who: VisitorDep) -> Response:
-    services = _services(request)
+    services = services_of(request)
     async with services.db.read() as conn:
         found = await services.schedules.get(conn, who.principal, schedule_id)
         preview = await services.schedules.preview(conn, who.principal, schedule_id, PREVIEW_RUNS)
@@ -64,7 +59,7 @@ async def schedule(request: Request, schedule_id: str, who: VisitorDep) -> Respo
 
 async def _schedule_action(request: Request, schedule_id: str, what: str) -> Response:
     who = await changing_visitor(request)
-    services = _services(request)
+    services = services_of(request)
     async with services.db.transaction() as tx:
         if what == "pause":
             await services.schedules.pause(tx, who.principal, schedule_id)
@@ -80,19 +75,13 @@ async def _schedule_action(request: Request, schedule_id: str, what: str) -> Res
     )
 
 
-@router.post("/ui/schedules/{schedule_id}/pause")
-async def pause(request: Request, schedule_id: str) -> Response:
-    return await _schedule_action(request, schedule_id, "pause")
-
-
-@router.post("/ui/schedules/{schedule_id}/resume")
-async def resume(request: Request, schedule_id: str) -> Response:
-    return await _schedule_action(request, schedule_id, "resume")
-
-
-@router.post("/ui/schedules/{schedule_id}/run")
-async def run_now(request: Request, schedule_id: str) -> Response:
-    return await _schedule_action(request, schedule_id, "run")
+post_actions(
+    router,
+    "/ui/schedules/{schedule_id}",
+    "schedule_id",
+    {"pause": "pause", "resume": "resume", "run": "run"},
+    _schedule_action,
+)
 
 
 # --- webhooks ----------------------------------------------------------------------------------
@@ -100,7 +89,7 @@ async def run_now(request: Request, schedule_id: str) -> Response:
 
 @router.get("/ui/webhooks")
 async def webhooks(request: Request, who: VisitorDep) -> Response:
-    services = _services(request)
+    services = services_of(request)
     async with services.db.read() as conn:
         listed = await services.webhooks.list_for(
             conn, who.principal, services.settings.max_page_size
@@ -117,14 +106,14 @@ async def _webhook_context(services: Services, who: Visitor, webhook_id: str) ->
 
 @router.get("/ui/webhooks/{webhook_id}")
 async def webhook(request: Request, webhook_id: str, who: VisitorDep) -> Response:
-    context = await _webhook_context(_services(request), who, webhook_id)
+    context = await _webhook_context(services_of(request), who, webhook_id)
     return render(request, "webhook.html", who, context)
 
 
 @router.post("/ui/webhooks/{webhook_id}/test")
 async def send_test(request: Request, webhook_id: str) -> Response:
     who = await changing_visitor(request)
-    services = _services(request)
+    services = services_of(request)
     result = await test_webhook(webhook_id, services, who.principal)
     outcome = (
         f"test delivered ({result['status_code']})"
@@ -138,7 +127,7 @@ async def send_test(request: Request, webhook_id: str) -> Response:
 @router.post("/ui/webhooks/{webhook_id}/enable")
 async def enable(request: Request, webhook_id: str) -> Response:
     who = await changing_visitor(request)
-    services = _services(request)
+    services = services_of(request)
     await enable_webhook(webhook_id, services, who.principal)
     context = await _webhook_context(services, who, webhook_id)
     return render(
@@ -157,7 +146,7 @@ def _admin(who: Visitor) -> None:
 @router.get("/ui/keys")
 async def api_keys(request: Request, who: VisitorDep, cursor: str | None = None) -> Response:
     _admin(who)
-    services = _services(request)
+    services = services_of(request)
     async with services.db.read() as conn:
         page = await keys.list_keys(conn, limit=PAGE, cursor=cursor)
     context = {"title": "API keys", "items": page["items"], "next_cursor": page["next_cursor"]}
@@ -168,7 +157,7 @@ async def api_keys(request: Request, who: VisitorDep, cursor: str | None = None)
 async def revoke(request: Request, key_id: str) -> Response:
     who = await changing_visitor(request)
     _admin(who)
-    services = _services(request)
+    services = services_of(request)
     await revoke_key(key_id, services, who.principal)
     return render(
         request, "key_revoked.html", who, {"key_id": key_id}, headers=flash(f"{key_id} revoked")

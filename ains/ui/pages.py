@@ -11,9 +11,7 @@ from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
 from ains.analytics.schemas import ExportFormat, Period, Report
-from ains.analytics.service import AnalyticsService
 from ains.dlq.schemas import DlqFilters
-from ains.dlq.service import DlqService
 from ains.events.endpoints import sse_response
 from ains.events.stream import StreamFilter
 from ains.exceptions import NotFound, Unprocessable
@@ -21,7 +19,7 @@ from ains.http import ValidatedRoute
 from ains.security.principals import can_change_task
 from ains.services import Services
 from ains.tasks.states import RETRYABLE, TERMINAL, TaskStatus
-from ains.ui.rendering import query_without, render
+from ains.ui.rendering import query_without, render, services_of
 from ains.ui.session import SECURITY_HEADERS, Visitor, visitor
 
 router = APIRouter(route_class=ValidatedRoute, include_in_schema=False)
@@ -30,17 +28,12 @@ PAGE = 50
 TASK_FILTERS = ("status", "client_id", "agent_id", "task_type", "capability", "batch_id")
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
 # --- overview ----------------------------------------------------------------------------------
 
 
 async def _overview(services: Services, who: Visitor) -> dict[str, Any]:
     principal = who.principal
-    analytics = AnalyticsService(services.db, services.clock)
+    analytics = services.analytics
     window = analytics.window("last_24_hours", None, None)
     async with services.db.read() as conn:
         stats = await services.queue.stats(conn, principal)
@@ -63,13 +56,13 @@ async def _overview(services: Services, who: Visitor) -> dict[str, Any]:
 
 @router.get("/ui")
 async def overview(request: Request, who: VisitorDep) -> Response:
-    context = await _overview(_services(request), who)
+    context = await _overview(services_of(request), who)
     return render(request, "overview.html", who, {"title": "Overview", **context})
 
 
 @router.get("/ui/overview/cards")
 async def overview_cards(request: Request, who: VisitorDep) -> Response:
-    context = await _overview(_services(request), who)
+    context = await _overview(services_of(request), who)
     return render(request, "overview_cards.html", who, context)
 
 
@@ -116,7 +109,7 @@ def _task_params(request: Request) -> dict[str, str]:
 @router.get("/ui/tasks")
 async def tasks(request: Request, who: VisitorDep) -> Response:
     params = _task_params(request)
-    items, next_cursor = await task_page(_services(request), who, params)
+    items, next_cursor = await task_page(services_of(request), who, params)
     context = {
         "title": "Tasks",
         "tasks": items,
@@ -134,7 +127,7 @@ async def tasks(request: Request, who: VisitorDep) -> Response:
 
 @router.get("/ui/tasks/rows")
 async def task_rows(request: Request, who: VisitorDep) -> Response:
-    items, _next = await task_page(_services(request), who, _task_params(request))
+    items, _next = await task_page(services_of(request), who, _task_params(request))
     return render(request, "task_rows.html", who, {"tasks": items})
 
 
@@ -167,7 +160,7 @@ def _routed_agent(task: dict[str, Any], routing: dict[str, Any]) -> str:
 async def task_detail(
     request: Request, task_id: str, who: VisitorDep, reveal: bool = False
 ) -> Response:
-    context = await task_context(_services(request), who, task_id)
+    context = await task_context(services_of(request), who, task_id)
     return render(request, "task.html", who, {**context, "reveal": reveal})
 
 
@@ -175,7 +168,7 @@ async def task_detail(
 async def task_panel(
     request: Request, task_id: str, who: VisitorDep, reveal: bool = False
 ) -> Response:
-    context = await task_context(_services(request), who, task_id)
+    context = await task_context(services_of(request), who, task_id)
     return render(request, "task_panel.html", who, {**context, "reveal": reveal})
 
 
@@ -184,7 +177,7 @@ async def task_panel(
 
 @router.get("/ui/agents")
 async def agents(request: Request, who: VisitorDep, cursor: str | None = None) -> Response:
-    services = _services(request)
+    services = services_of(request)
     async with services.db.read() as conn:
         page = await services.agents.list_agents(
             conn, capability=None, online=None, limit=PAGE, cursor=cursor
@@ -226,7 +219,7 @@ async def dlq(
     error_type: FilterQ = None,
     cursor: str | None = None,
 ) -> Response:
-    services = _services(request)
+    services = services_of(request)
     params = {
         "capability": capability or "",
         "task_type": task_type or "",
@@ -234,7 +227,7 @@ async def dlq(
         "error_type": error_type or "",
     }
     filters = DlqFilters(**{k: v or None for k, v in params.items()})
-    service = DlqService(services.tasks, services.control, services.clock)
+    service = services.dlq
     async with services.db.read() as conn:
         page = await service.list(conn, who.principal, filters, cursor=cursor, limit=PAGE)
     context = {
@@ -249,8 +242,8 @@ async def dlq(
 
 @router.get("/ui/analytics")
 async def analytics(request: Request, who: VisitorDep, period: Period = "last_7_days") -> Response:
-    services = _services(request)
-    service = AnalyticsService(services.db, services.clock)
+    services = services_of(request)
+    service = services.analytics
     window = service.window(period, None, None)
     async with services.db.read(snapshot=True) as conn:
         summary = await service.summary(conn, who.principal, window)
@@ -280,8 +273,8 @@ async def analytics_export(
     format: ExportFormat = "csv",
     period: Period = "last_7_days",
 ) -> StreamingResponse:
-    services = _services(request)
-    service = AnalyticsService(services.db, services.clock)
+    services = services_of(request)
+    service = services.analytics
     window = service.window(period, None, None)
     body = service.export(who.principal, window, report, format)
     media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
@@ -298,4 +291,4 @@ async def events(request: Request, who: VisitorDep) -> StreamingResponse:
     """The signed-in principal's event stream (the API's `/aitp/events`, authenticated by the
     console's cookie, which a browser's EventSource sends and cannot replace by a header)."""
     empty = StreamFilter(frozenset(), None, None, frozenset(), frozenset())
-    return sse_response(_services(request), who.principal, empty, None, named=False)
+    return sse_response(services_of(request), who.principal, empty, None, named=False)

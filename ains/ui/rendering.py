@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
@@ -33,6 +34,31 @@ NAV = (
     ("/ui/analytics", "Analytics"),
 )
 ADMIN_NAV = (("/ui/keys", "API keys"),)
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+Act = Callable[[Request, str, str], Awaitable[Response]]
+
+
+def post_actions(
+    router: APIRouter, path: str, param: str, actions: Mapping[str, str], act: Act
+) -> None:
+    """Registers ``POST {path}/{suffix}`` for each suffix of ``actions``, each answered by
+    ``act(request, <the {param} of the path>, actions[suffix])``: the console's buttons that
+    do one of several things to one object."""
+
+    def route(what: str) -> Callable[[Request], Awaitable[Response]]:
+        async def handler(request: Request) -> Response:
+            return await act(request, request.path_params[param], what)
+
+        return handler
+
+    for suffix, what in actions.items():
+        router.post(f"{path}/{suffix}", name=f"{path}/{suffix}")(route(what))
 
 
 def ts(value: datetime | None) -> str:

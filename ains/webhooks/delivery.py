@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import random
 import socket
 import time
 from dataclasses import dataclass
@@ -13,12 +12,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from ains.retries.policy import backoff
 from ains.webhooks.signing import build_headers
 from ains.webhooks.ssrf import AllowList, is_address_allowed
 
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
+BACKOFF_JITTER = (0.8, 1.2)
 ERROR_BODY_CHARS = 300
 
 
@@ -42,8 +43,9 @@ def backoff_seconds(
 ) -> float:
     """Delay before attempt ``attempt + 1``: 1 s, 2 s, 4 s … (``base_seconds`` doubled) capped
     at 60 s, ±20 % jitter; at least the receiver's ``Retry-After`` (capped at 10 minutes)."""
-    base = min(base_seconds * 2.0 ** max(0, attempt - 1), BACKOFF_CAP_SECONDS)
-    delay: float = base * random.uniform(0.8, 1.2)
+    delay = backoff(
+        max(1, attempt), base=base_seconds, cap=BACKOFF_CAP_SECONDS, jitter=BACKOFF_JITTER
+    )
     if retry_after is not None:
         delay = max(delay, min(retry_after, 600.0))
     return delay

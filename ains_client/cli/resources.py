@@ -3,10 +3,13 @@ resource, each command with `--json`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
+from ains_client._client import Client
+from ains_client._types import JSONObject
 from ains_client.cli._common import (
     CursorOpt,
     JsonOpt,
@@ -50,16 +53,42 @@ Period = Annotated[
 ]
 
 
+def _id_command(
+    app: typer.Typer,
+    name: str,
+    doc: str,
+    call: Callable[[Client, str], JSONObject | None],
+    *,
+    id_key: str,
+    done: str | None = None,
+) -> None:
+    """Adds `name <ID>` to ``app``: ``call(client, ID)``, its answer printed; a call that
+    answers nothing (204) prints ``{id_key: ID, done: true}`` instead."""
+
+    def command(
+        item_id: str, as_json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None
+    ) -> None:
+        with connect(url, api_key) as client:
+            answer = call(client, item_id)
+        print_object(answer or ({id_key: item_id, done: True} if done else {}), as_json)
+
+    command.__doc__ = doc
+    command.__annotations__["item_id"] = Annotated[
+        str, typer.Argument(help="Its id.", metavar=id_key)
+    ]
+    app.command(name)(command)
+
+
 # --- batches --------------------------------------------------------------------------------
 
 
-@batch_app.command("get")
-def batch_get(
-    batch_id: Id, as_json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None
-) -> None:
-    """A batch's status and its counts by task status."""
-    with connect(url, api_key) as client:
-        print_object(client.batches.get(batch_id), as_json)
+_id_command(
+    batch_app,
+    "get",
+    "A batch's status and its counts by task status.",
+    lambda c, i: c.batches.get(i),
+    id_key="batch_id",
+)
 
 
 @batch_app.command("results")
@@ -140,18 +169,6 @@ def schedule_create(
     print_object(made, as_json)
 
 
-def _schedule_action(name: str, doc: str) -> None:
-    def action(
-        schedule_id: Id, as_json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None
-    ) -> None:
-        with connect(url, api_key) as client:
-            answer = getattr(client.schedules, name)(schedule_id)
-        print_object(answer or {"schedule_id": schedule_id, "deleted": True}, as_json)
-
-    action.__doc__ = doc
-    schedule_app.command(name)(action)
-
-
 for _name, _doc in (
     ("get", "Show a schedule and its next run."),
     ("pause", "Stop submitting until resumed."),
@@ -159,7 +176,14 @@ for _name, _doc in (
     ("execute", "Submit one task now, outside the timetable."),
     ("delete", "Delete a schedule (its past tasks stay)."),
 ):
-    _schedule_action(_name, _doc)
+    _id_command(
+        schedule_app,
+        _name,
+        _doc,
+        lambda c, i, call=_name: getattr(c.schedules, call)(i),  # type: ignore[misc]
+        id_key="schedule_id",
+        done="deleted",
+    )
 
 
 # --- templates ------------------------------------------------------------------------------
@@ -177,13 +201,13 @@ def template_list(
     print_page(page, columns, as_json, "template(s)")
 
 
-@template_app.command("get")
-def template_get(
-    template_id: Id, as_json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None
-) -> None:
-    """Show a template."""
-    with connect(url, api_key) as client:
-        print_object(client.templates.get(template_id), as_json)
+_id_command(
+    template_app,
+    "get",
+    "Show a template.",
+    lambda c, i: c.templates.get(i),
+    id_key="template_id",
+)
 
 
 @template_app.command("submit")
@@ -202,14 +226,14 @@ def template_submit(
         print_object(client.templates.submit(template_id, body), as_json)
 
 
-@template_app.command("delete")
-def template_delete(
-    template_id: Id, as_json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None
-) -> None:
-    """Delete a template."""
-    with connect(url, api_key) as client:
-        client.templates.delete(template_id)
-    print_object({"template_id": template_id, "deleted": True}, as_json)
+_id_command(
+    template_app,
+    "delete",
+    "Delete a template.",
+    lambda c, i: c.templates.delete(i),
+    id_key="template_id",
+    done="deleted",
+)
 
 
 # --- webhooks -------------------------------------------------------------------------------
@@ -242,32 +266,19 @@ def webhook_create(
         print_object(client.webhooks.create(target, event or []), as_json)
 
 
-@webhook_app.command("get")
-def webhook_get(
-    webhook_id: Id, as_json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None
-) -> None:
-    """Show a subscription and its delivery counters."""
-    with connect(url, api_key) as client:
-        print_object(client.webhooks.get(webhook_id), as_json)
-
-
-@webhook_app.command("test")
-def webhook_test(
-    webhook_id: Id, as_json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None
-) -> None:
-    """Send a signed webhook.test event now and show how it went."""
-    with connect(url, api_key) as client:
-        print_object(client.webhooks.test(webhook_id), as_json)
-
-
-@webhook_app.command("delete")
-def webhook_delete(
-    webhook_id: Id, as_json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None
-) -> None:
-    """Delete a subscription."""
-    with connect(url, api_key) as client:
-        client.webhooks.delete(webhook_id)
-    print_object({"webhook_id": webhook_id, "deleted": True}, as_json)
+for _name, _doc, _call, _done in (
+    ("get", "Show a subscription and its delivery counters.", "get", None),
+    ("test", "Send a signed webhook.test event now and show how it went.", "test", None),
+    ("delete", "Delete a subscription.", "delete", "deleted"),
+):
+    _id_command(
+        webhook_app,
+        _name,
+        _doc,
+        lambda c, i, call=_call: getattr(c.webhooks, call)(i),  # type: ignore[misc]
+        id_key="webhook_id",
+        done=_done,
+    )
 
 
 # --- dead-letter queue ----------------------------------------------------------------------
@@ -297,13 +308,13 @@ def dlq_list(
     print_page(page, columns, as_json, "dead-lettered task(s)")
 
 
-@dlq_app.command("requeue")
-def dlq_requeue(
-    task_id: Id, as_json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None
-) -> None:
-    """Put a dead-lettered task back to PENDING with fresh retries."""
-    with connect(url, api_key) as client:
-        print_object(client.dlq.requeue(task_id), as_json)
+_id_command(
+    dlq_app,
+    "requeue",
+    "Put a dead-lettered task back to PENDING with fresh retries.",
+    lambda c, i: c.dlq.requeue(i),
+    id_key="task_id",
+)
 
 
 @dlq_app.command("purge")
@@ -368,23 +379,15 @@ def agents_list(
     print_page(page, columns, as_json, "agent(s)")
 
 
-@agents_app.command("get")
-def agents_get(
-    agent_id: Id, as_json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None
-) -> None:
-    """Show an agent."""
-    with connect(url, api_key) as client:
-        print_object(client.agents.get(agent_id), as_json)
-
-
-@agents_app.command("remove")
-def agents_remove(
-    agent_id: Id, as_json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None
-) -> None:
-    """Deregister an agent."""
-    with connect(url, api_key) as client:
-        client.agents.deregister(agent_id)
-    print_object({"agent_id": agent_id, "removed": True}, as_json)
+_id_command(agents_app, "get", "Show an agent.", lambda c, i: c.agents.get(i), id_key="agent_id")
+_id_command(
+    agents_app,
+    "remove",
+    "Deregister an agent.",
+    lambda c, i: c.agents.deregister(i),
+    id_key="agent_id",
+    done="removed",
+)
 
 
 # --- keys (added to `ains keys`, whose `create` works on the database directly) ---------------
@@ -408,11 +411,11 @@ def add_key_commands(keys_app: typer.Typer) -> None:
                    ("principal", field("principal_id")), ("name", field("name"))]  # fmt: skip
         print_page(page, columns, as_json, "key(s)")
 
-    @keys_app.command("revoke")
-    def keys_revoke(
-        key_id: Id, as_json: JsonOpt = False, url: UrlOpt = None, api_key: KeyOpt = None
-    ) -> None:
-        """Revoke an API key, over the API."""
-        with connect(url, api_key) as client:
-            client.keys.revoke(key_id)
-        print_object({"key_id": key_id, "revoked": True}, as_json)
+    _id_command(
+        keys_app,
+        "revoke",
+        "Revoke an API key, over the API.",
+        lambda c, i: c.keys.revoke(i),
+        id_key="key_id",
+        done="revoked",
+    )

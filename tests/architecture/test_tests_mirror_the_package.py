@@ -11,7 +11,6 @@ ROOT = Path(__file__).resolve().parents[2]
 TESTED_ELSEWHERE = {
     "db": "tests/architecture/test_dialect_seam.py (the seam) and every end-to-end test (both DBs)",
     "dlq": "tests/reliability/test_retries_dlq.py (dead-lettering is the end of a retry story)",
-    "engine": "tests/reliability/ (leases, timeouts, drains and crashes are scenarios)",
     "models": "tests/architecture/ and the migration tests (tables have no behaviour)",
 }
 
