@@ -175,46 +175,56 @@ class AinsRequestHandler(RequestHandler):
     ) -> AsyncIterator[Event]:
         """The task now, then (with ``updates``) a status update per change of A2A state and
         the result artifact, until a final state; without ``updates`` only the final task."""
-        try:
-            sub = services.streams.open(principal)
-        except AinsError as exc:
-            _translate(exc)
-        only_this = StreamFilter(task_ids=frozenset({task_id}))
-        stream = cast(
-            AsyncGenerator[dict[str, Any]], services.streams.messages(sub, only_this, None)
-        )
-        try:
-            async with contextlib.aclosing(stream) as messages:
-                await anext(messages)  # attached: no event after this point can be missed
-                view = await _ours(self._view(services, principal, task_id))
+        told: int | None = None  # the A2A state last told, None before the first answer
+        view: dict[str, Any] | None = None
+        async with contextlib.aclosing(self._views(services, principal, task_id)) as views:
+            async for view in views:
                 state = convert.to_task(view).status.state
-                if updates or state in FINAL:
+                if told is None and (updates or state in FINAL):
                     yield convert.to_task(view)
-                if state in FINAL:
-                    return
-                async for message in messages:
-                    if message.get("type") == "queue.stats":
-                        continue
-                    view = await _ours(self._view(services, principal, task_id))
-                    now = convert.to_task(view).status.state
-                    if now == state:
-                        continue
-                    state = now
                     if state in FINAL:
-                        break
-                    if updates:
-                        yield convert.status_update(view)
-                if state not in FINAL:  # the stream ended (its API key revoked)
+                        return
+                elif told is not None and state != told and updates and state not in FINAL:
+                    yield convert.status_update(view)
+                told = state
+                if state in FINAL:
+                    break
+        if view is None or told not in FINAL:  # the stream ended for good (key revoked, drain)
+            return
+        if not updates:
+            yield convert.to_task(view)
+            return
+        artifact = convert.result_artifact(view)
+        if artifact is not None:
+            yield convert.artifact_update(view, artifact)
+        yield convert.status_update(view)
+
+    async def _views(
+        self, services: Services, principal: Principal, task_id: str
+    ) -> AsyncGenerator[dict[str, Any]]:
+        """The task as it is once its stream is attached, then anew at each of its events,
+        until the stream ends for good; a stream that fell behind a busy server is followed
+        anew (attached again, then the task read again: no change can be missed)."""
+        only_this = StreamFilter(task_ids=frozenset({task_id}))
+        while True:
+            try:
+                sub = services.streams.open(principal)
+            except AinsError as exc:
+                _translate(exc)
+            stream = cast(
+                AsyncGenerator[dict[str, Any]], services.streams.messages(sub, only_this, None)
+            )
+            try:
+                async with contextlib.aclosing(stream) as messages:
+                    await anext(messages)  # attached: no event after this point can be missed
+                    yield await _ours(self._view(services, principal, task_id))
+                    async for message in messages:
+                        if message.get("type") != "queue.stats":
+                            yield await _ours(self._view(services, principal, task_id))
+                if sub.revoked or services.drain.draining:
                     return
-                if not updates:
-                    yield convert.to_task(view)
-                    return
-                artifact = convert.result_artifact(view)
-                if artifact is not None:
-                    yield convert.artifact_update(view, artifact)
-                yield convert.status_update(view)
-        finally:
-            services.streams.close(sub)
+            finally:
+                services.streams.close(sub)
 
     # --- push notifications and the extended card -------------------------------------
 

@@ -28,7 +28,7 @@ from tests.support.server import (
     ServerProcess,
     drop_pg_database,
     free_port,
-    fresh_database_url,
+    migrated_database_url,
     running_server,
     wait_for,
 )
@@ -92,12 +92,13 @@ def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_keys_cli_creates_a_key_that_expires(backend: str, tmp_path: Path) -> None:
     with running_server(backend, tmp_path) as server:
-        out = _cli(server.database_url, "--role", "client", "--name", "ci", "--expires-in", "3s")
+        # long enough to outlast the command's own start on a loaded machine
+        out = _cli(server.database_url, "--role", "client", "--name", "ci", "--expires-in", "10s")
         assert out.returncode == 0, out.stderr
         key = out.stdout.strip().splitlines()[-1]
         assert "expires" in out.stderr
         assert _tasks(server, key) == 200
-        wait_for(lambda: _tasks(server, key) == 401, timeout=10, message="key expired")
+        wait_for(lambda: _tasks(server, key) == 401, timeout=25, message="key expired")
         bad = _cli(server.database_url, "--role", "client", "--expires-in", "soon")
         assert bad.returncode == 2
         lines = [line for line in bad.stderr.splitlines() if line.strip()]
@@ -109,7 +110,7 @@ def test_keys_cli_creates_a_key_that_expires(backend: str, tmp_path: Path) -> No
 
 @pytest.fixture
 def two_replicas(backend: str, tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    url = fresh_database_url(backend, tmp_path)
+    url = migrated_database_url(backend, tmp_path)
     first = ServerProcess(url).start()
     second = ServerProcess(url).start()
     try:

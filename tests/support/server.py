@@ -10,16 +10,17 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 PG_ADMIN_URL = os.environ.get("AINS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REQUIRE_SERVICES = os.environ.get("AINS_TEST_REQUIRE_SERVICES", "") not in ("", "0", "false")
 ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -28,9 +29,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _pg_execute(sql: str) -> None:
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run`, also from a thread whose event loop runs (Playwright's sync API, an
+    async test): then in a thread of its own."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
 
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def _pg_execute(sql: str) -> None:
     import asyncpg
 
     async def run() -> None:
@@ -40,7 +53,7 @@ def _pg_execute(sql: str) -> None:
         finally:
             await conn.close()
 
-    asyncio.run(run())
+    run_coroutine(run())
 
 
 def postgres_available() -> str | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.support.server import PG_ADMIN_URL, ROOT
+from tests.support.server import PG_ADMIN_URL, ROOT, run_coroutine
 
 MIGRATIONS = ROOT / "ains" / "migrations"
 _sqlite_template: Path | None = None
@@ -65,7 +65,7 @@ async def _copy_pg_template(template: str, name: str) -> None:
 
 def migrated_pg_database() -> str:
     name = f"ains_test_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_copy_pg_template(f"ains_template_{_migration_hash()}", name))
+    run_coroutine(_copy_pg_template(f"ains_template_{_migration_hash()}", name))
     return _pg_url(name)
 
 
