@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from a2a.types.a2a_pb2 import (
     Artifact,
     Message,
@@ -21,6 +22,7 @@ from a2a.utils.errors import InvalidParamsError, UnsupportedOperationError
 from google.protobuf import json_format, struct_pb2
 
 from ains.a2a.states import to_a2a
+from ains.models import tasks
 from ains.tasks.schemas import TaskIn
 
 RESULT_ARTIFACT_ID = "result"
@@ -50,6 +52,12 @@ def context_of(view: dict[str, Any]) -> str:
     metadata = view.get("metadata") or {}
     context = metadata.get(CONTEXT_KEY) if isinstance(metadata, dict) else None
     return str(context or view["task_id"])
+
+
+def in_context(context_id: str) -> sa.ColumnElement[bool]:
+    """The tasks of an A2A context: those its messages made, or a task that is its own."""
+    context = tasks.c.metadata[CONTEXT_KEY].as_string()
+    return sa.or_(context == context_id, sa.and_(context.is_(None), tasks.c.task_id == context_id))
 
 
 def status_of(view: dict[str, Any]) -> TaskStatus:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
+from datetime import UTC
 from typing import Any, NoReturn, TypeVar, cast
 
 from a2a.server.context import ServerCallContext
@@ -97,6 +98,10 @@ class AinsRequestHandler(RequestHandler):
             if not statuses:
                 return ListTasksResponse(page_size=size)
             filters["status"] = ",".join(statuses)
+        if params.context_id:
+            filters["where"] = [convert.in_context(params.context_id)]
+        if params.HasField("status_timestamp_after"):
+            filters["updated_after"] = params.status_timestamp_after.ToDatetime(tzinfo=UTC)
         async with services.db.read() as conn:
             page = await _ours(
                 services.tasks.list(
@@ -105,6 +110,7 @@ class AinsRequestHandler(RequestHandler):
                     filters=filters,
                     cursor=params.page_token or None,
                     limit=size,
+                    count=True,
                 )
             )
         include = params.include_artifacts
@@ -113,7 +119,7 @@ class AinsRequestHandler(RequestHandler):
             tasks=tasks,
             next_page_token=page["next_cursor"] or "",
             page_size=size,
-            total_size=len(tasks),
+            total_size=page["total"],
         )
 
     # --- send and cancel -----------------------------------------------------------------

@@ -204,6 +204,10 @@ def visible_to(
     return T.task_id.in_(sa.union_all(*(sa.select(T.task_id).where(w) for w in ways)))
 
 
+async def count_where(conn: AsyncConnection, where: Sequence[sa.ColumnElement[bool]]) -> int:
+    return int(await conn.scalar(sa.select(sa.func.count()).select_from(tasks).where(*where)) or 0)
+
+
 async def list_page(
     conn: AsyncConnection,
     *,

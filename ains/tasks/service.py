@@ -432,7 +432,10 @@ class TaskService:
         filters: dict[str, Any],
         cursor: str | None,
         limit: int,
+        count: bool = False,
     ) -> dict[str, Any]:
+        """A page of the tasks `principal` may see that match `filters`; with `count`, also
+        how many match in all (`total`)."""
         where: list[sa.ColumnElement[bool]] = []
         if not principal.is_admin:
             where.append(repo.visible_to(conn, principal.principal_id, principal.team))
@@ -455,9 +458,15 @@ class TaskService:
             where.append(T.created_at >= filters["created_after"])
         if filters.get("created_before"):
             where.append(T.created_at < filters["created_before"])
+        if filters.get("updated_after"):
+            where.append(T.updated_at > filters["updated_after"])
         if filters.get("dead_lettered") is not None:
             where.append(T.dead_lettered == filters["dead_lettered"])
-        return await self.page(conn, where, cursor=cursor, limit=limit)
+        where.extend(filters.get("where", ()))
+        page = await self.page(conn, where, cursor=cursor, limit=limit)
+        if count:
+            page["total"] = await repo.count_where(conn, where)
+        return page
 
     async def page(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -159,6 +160,34 @@ async def test_a_task_without_an_agent_is_listed_cancelled_and_subscribed_to(
         await client.cancel_task(CancelTaskRequest(id=task.id))
     done = await client.list_tasks(ListTasksRequest(status=TaskState.TASK_STATE_CANCELED))
     assert task.id in {t.id for t in done.tasks}
+
+
+async def test_list_tasks_filters_by_context_and_status_time_and_counts_them_all(
+    client: Client, uid: str
+) -> None:
+    cap, context = f"a2a-ctx-{uid}:v1", f"ctx-{uid}"
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    client._config.streaming = False
+    ids = []
+    for text, ctx in (("a", context), ("b", context), ("c", f"other-{uid}")):
+        msg = message(cap, Part(text=text))
+        msg.context_id = ctx
+        request = SendMessageRequest(message=msg)
+        request.configuration.CopyFrom(SendMessageConfiguration(return_immediately=True))
+        ids.append((await collect(client.send_message(request)))[-1].task.id)
+    first = await client.list_tasks(ListTasksRequest(context_id=context, page_size=1))
+    assert (first.total_size, len(first.tasks)) == (2, 1) and first.next_page_token
+    second = await client.list_tasks(
+        ListTasksRequest(context_id=context, page_size=1, page_token=first.next_page_token)
+    )
+    assert {t.id for t in [*first.tasks, *second.tasks]} == set(ids[:2])
+    assert {t.context_id for t in [*first.tasks, *second.tasks]} == {context}
+    since = ListTasksRequest(context_id=context)
+    since.status_timestamp_after.FromDatetime(before)
+    assert (await client.list_tasks(since)).total_size == 2
+    since.status_timestamp_after.FromDatetime(datetime.now(UTC) + timedelta(hours=1))
+    later = await client.list_tasks(since)
+    assert (later.total_size, list(later.tasks)) == (0, [])
 
 
 async def test_a_message_without_a_skill_or_for_an_unknown_task_is_refused(
