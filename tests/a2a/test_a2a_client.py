@@ -28,29 +28,17 @@ from a2a.utils.constants import TransportProtocol
 from a2a.utils.errors import A2AError
 from google.protobuf.json_format import MessageToDict
 
-from tests.support.server import AgentProcess, ServerProcess, wait_for
+from tests.support.server import ServerProcess, online_echo_agent
 
 BINDINGS = [TransportProtocol.JSONRPC.value, TransportProtocol.HTTP_JSON.value]
 
 
-@pytest.fixture
-def echo_cap(server: ServerProcess, uid: str) -> Iterator[str]:
-    """A capability served by a running sample agent (echo handler)."""
-    cap = f"a2a-echo-{uid}:v1"
-    agent = AgentProcess(server.url, ["-c", cap, "--handler", "echo", "--wait-seconds", "2"])
-    agent.start()
-    try:
-        with server.client() as api:
-            wait_for(
-                lambda: api.get(
-                    "/ains/agents", params={"capability": cap, "online": "true"}
-                ).json()["items"],
-                timeout=60,
-                message=f"agent for {cap} registered\n{agent.log()}",
-            )
+@pytest.fixture(scope="module")
+def echo_cap(server: ServerProcess) -> Iterator[str]:
+    """A capability served by a running sample agent (echo handler), shared by the module."""
+    cap = f"a2a-echo-{uuid.uuid4().hex[:8]}:v1"
+    with online_echo_agent(server, cap):
         yield cap
-    finally:
-        agent.stop()
 
 
 @pytest.fixture(params=BINDINGS)

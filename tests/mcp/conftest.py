@@ -7,27 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.server import AgentProcess, ServerProcess, wait_for
+from tests.support.server import ServerProcess, online_echo_agent
 
 
 @pytest.fixture(scope="package")
 def echo_cap(server: ServerProcess) -> Iterator[str]:
     """A capability served by a running sample agent (echo handler), for the MCP tests."""
     cap = f"mcp-echo-{uuid.uuid4().hex[:8]}:v1"
-    agent = AgentProcess(server.url, ["-c", cap, "--handler", "echo", "--wait-seconds", "2"])
-    agent.start()
-    try:
-        with server.client() as api:
-            wait_for(
-                lambda: api.get(
-                    "/ains/agents", params={"capability": cap, "online": "true"}
-                ).json()["items"],
-                timeout=60,
-                message=f"agent for {cap} registered\n{agent.log()}",
-            )
+    with online_echo_agent(server, cap):
         yield cap
-    finally:
-        agent.stop()
 
 
 def client_key(server: ServerProcess, principal_id: str) -> str:

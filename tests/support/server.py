@@ -247,3 +247,22 @@ def running_server(
         server.stop()
         if backend == "postgresql":
             drop_pg_database(url)
+
+
+@contextlib.contextmanager
+def online_echo_agent(server: ServerProcess, capability: str) -> Iterator[AgentProcess]:
+    """A sample agent (echo handler) serving `capability`, online before this yields."""
+    agent = AgentProcess(server.url, ["-c", capability, "--handler", "echo", "--wait-seconds", "2"])
+    agent.start()
+    try:
+        with server.client() as api:
+            wait_for(
+                lambda: api.get(
+                    "/ains/agents", params={"capability": capability, "online": "true"}
+                ).json()["items"],
+                timeout=60,
+                message=f"agent for {capability} registered\n{agent.log()}",
+            )
+        yield agent
+    finally:
+        agent.stop()
