@@ -104,6 +104,7 @@ class Settings(BaseSettings):
     retention_deliveries_days: float | None = Field(None, ge=0)
     retention_executions_days: float | None = Field(None, ge=0)
     retention_trust_days: float | None = Field(None, ge=0)
+    retention_routing_days: float | None = Field(None, ge=0)  # routing_decisions
     retention_audit_days: float | None = Field(None, ge=0)
     retention_interval_seconds: float = Field(3600.0, ge=0)  # 0: no background pruning
     retention_batch_size: int = Field(1000, ge=1, le=50_000)

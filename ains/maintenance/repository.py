@@ -12,7 +12,10 @@ What a prune may delete (rows are also at least as old as their kind's cutoff):
   a task still kept (a task's history goes with its task).
 - webhook deliveries: delivered or failed ones by `created_at`, with their attempts; pending
   and in-flight ones never.
-- schedule executions by `executed_at`; trust records by `created_at`; audit rows by
+- schedule executions by `executed_at`; trust records by `created_at`; routing decisions by
+  `created_at` (age alone: an attempt of a task still kept may point at a pruned decision, and
+  its routing then answers without candidates; finding the ones no attempt points at would
+  need an index on task_attempts.routing_id, one more write per claimed task); audit rows by
   `occurred_at`; idempotency keys once expired.
 """
 
@@ -33,6 +36,7 @@ from ains.models import (
     events,
     idempotency_keys,
     metadata,
+    routing_decisions,
     schedule_executions,
     task_attempts,
     task_dependencies,
@@ -84,6 +88,12 @@ KINDS: dict[str, Kind] = {
             idempotency_keys.c.expires_at,
         ),
         Kind("trust_records", trust_records, trust_records.c.id, trust_records.c.created_at),
+        Kind(
+            "routing_decisions",
+            routing_decisions,
+            routing_decisions.c.routing_id,
+            routing_decisions.c.created_at,
+        ),
         Kind("audit_log", audit_log, audit_log.c.id, audit_log.c.occurred_at),
     )
 }

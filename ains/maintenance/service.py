@@ -27,6 +27,7 @@ DAYS_SETTING: dict[str, str | None] = {
     "schedule_executions": "retention_executions_days",
     "idempotency_keys": None,
     "trust_records": "retention_trust_days",
+    "routing_decisions": "retention_routing_days",
     "audit_log": "retention_audit_days",
 }
 # tasks first: their events go with them, and the events kind then sees what is left

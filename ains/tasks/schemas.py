@@ -268,7 +268,7 @@ class RoutingOut(BaseModel):
     agent_id: str
     status: str  # the attempt's status now
     routed_at: datetime
-    routing_id: str | None  # null: routed before decisions were recorded
+    routing_id: str | None  # null: routed before decisions were recorded, or pruned
     capability: str | None
     tier: Literal["preferred", "overflow", "canary"] | None
     candidates: list[RoutingCandidateOut]

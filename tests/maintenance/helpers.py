@@ -15,6 +15,7 @@ from ains.db.engine import create_engine
 from ains.models import (
     audit_log,
     events,
+    routing_decisions,
     schedule_executions,
     task_attempts,
     tasks,
@@ -73,7 +74,8 @@ def count_where(url: str, table: sa.Table, *where: Any) -> int:
 
 def add_old_rows(url: str, uid: str, when: datetime = LONG_AGO) -> dict[str, int]:
     """One old row of every other kind: a delivered delivery (with its attempt), a schedule
-    execution, a trust record, an audit row, an agent event; answers them per kind."""
+    execution, a trust record, a routing decision, an audit row, an agent event; answers them
+    per kind."""
     delivery = f"msg_{uid}"
     execute(
         url,
@@ -103,6 +105,14 @@ def add_old_rows(url: str, uid: str, when: datetime = LONG_AGO) -> dict[str, int
         sa.insert(trust_records).values(
             agent_id=f"agent_{uid}", delta=0.1, trust_score=0.6, reason="old", created_at=when
         ),
+        sa.insert(routing_decisions).values(
+            routing_id=f"rte_{uid}",
+            capability=f"old-{uid}:v1",
+            agent_id=f"agent_{uid}",
+            tier="preferred",
+            candidates=[],
+            created_at=when,
+        ),
         sa.insert(audit_log).values(
             occurred_at=when, principal_id=f"old-{uid}", role="admin", action="x", outcome="success"
         ),
@@ -114,6 +124,7 @@ def add_old_rows(url: str, uid: str, when: datetime = LONG_AGO) -> dict[str, int
         "webhook_deliveries": 1,
         "schedule_executions": 1,
         "trust_records": 1,
+        "routing_decisions": 1,
         "audit_log": 1,
         "events": 1,
     }

@@ -1,8 +1,9 @@
 """Retention against a real server on both databases: the admin clean-up counts (dry run) and
 prunes old rows per kind — finished tasks with their history, deliveries, executions, trust
-records, audit rows, expired idempotency keys — and keeps unfinished tasks, recent rows and
-tasks a live task depends on; it archives what it deletes; analytics over the pruned period
-do not change; the background loop prunes by itself; `ains admin cleanup` does the same."""
+records, routing decisions (by age, even a kept task's), audit rows, expired idempotency keys —
+and keeps unfinished tasks, recent rows and tasks a live task depends on; it archives what it
+deletes; analytics over the pruned period do not change; the background loop prunes by
+itself; `ains admin cleanup` does the same."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from ains.models import events, idempotency_keys, task_attempts
+from ains.models import events, idempotency_keys, routing_decisions, task_attempts
 from tests.maintenance.helpers import (
     LONG_AGO,
     add_old_rows,
@@ -38,6 +39,7 @@ KINDS = (
     "schedule_executions",
     "idempotency_keys",
     "trust_records",
+    "routing_decisions",
     "audit_log",
 )
 
@@ -108,6 +110,17 @@ def test_cleanup_counts_then_prunes_each_kind_and_keeps_what_is_still_needed(
         dependent = submit(api, f"nobody-{uid}:v1", depends_on=[needed["task_id"]])
         expected = {**dict.fromkeys(KINDS, 0), **add_old_rows(url, uid)}
         expected["tasks"] = len(gone)
+        # the routing of a task still kept goes by age too (docs/maintenance.md)
+        [routed] = api.get(f"/aitp/tasks/{needed['task_id']}/routing").json()["routings"]
+        [recent_routed] = api.get(f"/aitp/tasks/{recent['task_id']}/routing").json()["routings"]
+        assert routed["routing_id"] and routed["candidates"], routed
+        execute(
+            url,
+            sa.update(routing_decisions)
+            .where(routing_decisions.c.routing_id == routed["routing_id"])
+            .values(created_at=LONG_AGO),
+        )
+        expected["routing_decisions"] += 1
         execute(
             url,
             sa.update(idempotency_keys)
@@ -130,6 +143,15 @@ def test_cleanup_counts_then_prunes_each_kind_and_keeps_what_is_still_needed(
         for kept in (needed, recent, pending, dependent, keyed.json()):
             assert api.get(f"/aitp/tasks/{kept['task_id']}").status_code == 200
         assert get_task(api, needed["task_id"])["history"]  # its history stays with it
+        [unexplained] = api.get(f"/aitp/tasks/{needed['task_id']}/routing").json()["routings"]
+        assert unexplained["attempt_id"] == routed["attempt_id"], unexplained
+        assert unexplained["routing_id"] is None and unexplained["candidates"] == []
+        rd = routing_decisions.c
+        gone_routings = [f"rte_{uid}", routed["routing_id"]]
+        assert count_where(url, routing_decisions, rd.routing_id.in_(gone_routings)) == 0
+        assert (
+            count_where(url, routing_decisions, rd.routing_id == recent_routed["routing_id"]) == 1
+        )
         assert cleanup(api, dry_run=True)["counts"] == dict.fromkeys(KINDS, 0)
 
         lines = [

@@ -1,17 +1,21 @@
 """The `ains` client commands against a real server process, on SQLite and PostgreSQL: every
-command group, `--json`, 80 columns, colours, progress, and errors as one readable message."""
+command group, `--json`, 80 columns, colours, progress, and errors as one readable message; the
+sample agent stops on SIGTERM at once when idle, after reporting its task when busy."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import typer
 from typer.testing import CliRunner, Result
 
@@ -21,7 +25,8 @@ from ains_agent._stats import AgentStats
 from ains_agent.cli import agent_app
 from ains_client import Client
 from ains_client.cli import add_key_commands, mount
-from tests.support.server import AgentProcess, ServerProcess
+from tests.support.flows import get_task, submit, wait_status
+from tests.support.server import AgentProcess, ServerProcess, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 app = typer.Typer()
@@ -296,3 +301,50 @@ def test_sigterm_stops_the_agent_with_exit_0_and_json_counts() -> None:
             proc.communicate()
     assert proc.returncode == 0
     assert json.loads(out.strip().splitlines()[-1])["completed"] == 0
+
+
+# A behaviour bound, not a benchmark: an idle agent is gone in well under a second (measured
+# 0.15 s on a loaded 2-core machine); AgentProcess.stop waits 15 s before it kills.
+EXIT_WITHIN_SECONDS = 5.0
+
+
+def _agent_id(agent: AgentProcess) -> str | None:
+    found = re.search(r"agent_id: (\S+)", agent.log())
+    return found.group(1) if found else None
+
+
+def test_sigterm_stops_an_idle_agent_at_once_and_a_busy_one_after_reporting_its_task(
+    server: ServerProcess, api: httpx.Client, uid: str
+) -> None:
+    idle_cap, busy_cap = f"idle-{uid}:v1", f"busy-{uid}:v1"
+    idle = AgentProcess(server.url, ["-c", idle_cap, "--handler", "echo"]).start()
+    busy = AgentProcess(server.url, ["-c", busy_cap, "--handler", "sleep"]).start()
+    try:
+        idle_id = wait_for(lambda: _agent_id(idle), timeout=60, message="the idle agent to start")
+        wait_for(
+            lambda: api.get(f"/ains/agents/{idle_id}").json()["asking_for_work"],
+            timeout=30,
+            message="the idle agent to park in a claim",
+        )
+        task = submit(api, busy_cap, input_data={"seconds": 3})
+        wait_status(api, task["task_id"], "RUNNING", timeout=60)  # in flight when signalled
+        assert idle.proc is not None and busy.proc is not None
+        signalled = time.monotonic()
+        idle.proc.send_signal(signal.SIGTERM)
+        busy.proc.send_signal(signal.SIGTERM)
+        idle.proc.wait(timeout=30)
+        idle_took = time.monotonic() - signalled
+        busy.proc.wait(timeout=30)
+        busy_took = time.monotonic() - signalled
+        # the busy agent finished its task and reported it before it exited
+        assert get_task(api, task["task_id"])["status"] == "COMPLETED", busy.log()
+    finally:
+        idle.stop()
+        busy.stop()
+    print(f"\nidle agent exited {idle_took:.2f} s after SIGTERM; busy one {busy_took:.2f} s")
+    assert idle_took < EXIT_WITHIN_SECONDS, idle.log()
+    assert idle.proc.returncode == 0, idle.log()
+    assert "tasks done: 0" in idle.log()
+    assert busy_took < 3 + EXIT_WITHIN_SECONDS, busy.log()
+    assert busy.proc.returncode == 0, busy.log()
+    assert "tasks done: 1" in busy.log()
