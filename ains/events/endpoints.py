@@ -33,7 +33,7 @@ from ains.security.principals import Principal
 from ains.services import Services
 
 # one SSE `data:` line (and one WebSocket message): an event, or a `queue.stats` message
-EVENT_MESSAGE_SCHEMA: dict[str, Any] = {
+EVENT_PAYLOAD_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "event", "data"],
     "properties": {
@@ -44,6 +44,22 @@ EVENT_MESSAGE_SCHEMA: dict[str, Any] = {
         "event_id": {"type": ["integer", "null"]},
         "task_id": {"type": ["string", "null"]},
         "status": {"type": ["string", "null"]},
+    },
+}
+# One Server-Sent Event as it is framed (OpenAPI before 3.2: `schema` describes each event):
+# `event` names the type, `id` is the cursor to resume from, `data` carries the JSON event.
+EVENT_MESSAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {
+        "event": {"type": "string", "description": "event type, e.g. task.completed"},
+        "id": {"type": "string", "description": "event id: resume with `after` or Last-Event-ID"},
+        "retry": {"type": "integer"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": EVENT_PAYLOAD_SCHEMA,
+        },
     },
 }
 router = APIRouter(route_class=ValidatedRoute, tags=["events"])

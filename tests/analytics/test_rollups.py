@@ -25,7 +25,6 @@ from tests.support.server import ServerProcess, running_server, wait_for
 
 FINISHED = ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT")
 STATUSES = [*FINISHED, "COMPLETED", "COMPLETED", "PENDING", "RUNNING", "RETRY_SCHEDULED"]
-NOW = datetime.now(UTC)
 INDIA = timezone(timedelta(hours=5, minutes=30))
 
 
@@ -43,14 +42,14 @@ class Task:
 
 
 def _age(rng: random.Random) -> float:
-    """Seconds before NOW, 0 to 10 days, never within 5 minutes of 7 days: the server's
-    last_7_days starts at its own now, a little later than this module's NOW."""
+    """Seconds before the test's now, 0 to 10 days, never within 5 minutes of 7 days: the
+    server's last_7_days starts at its own now, a little later than the test's."""
     while abs((age := rng.uniform(0, 10 * 86400)) - 7 * 86400) < 300:
         pass
     return age
 
 
-def generate(count: int, seed: int = 11) -> list[Task]:
+def generate(count: int, now: datetime, seed: int = 11) -> list[Task]:
     rng = random.Random(seed)
     out = []
     for i in range(count):
@@ -66,7 +65,7 @@ def generate(count: int, seed: int = 11) -> list[Task]:
                 execution_ms=round(rng.uniform(1, 5000), 3) if completed else None,
                 cost=None if rng.random() < 0.2 else round(rng.random(), 4),
                 quality=round(rng.random(), 3) if completed and rng.random() < 0.8 else None,
-                created_at=NOW - timedelta(seconds=_age(rng)),
+                created_at=now - timedelta(seconds=_age(rng)),
             )
         )
     return out
@@ -202,32 +201,38 @@ def ranked(groups: dict[Any, list[Task]]) -> list[Any]:
 
 # -- checking every endpoint against the truth -----------------------------------------------
 
-WINDOWS: list[tuple[str, dict[str, str], datetime | None, datetime | None]] = [
-    ("all", {"period": "all"}, None, None),
-    ("last_7_days", {"period": "last_7_days"}, NOW - timedelta(days=7), None),
-    # mid-hour bounds: whole hours from rollups, the two partial hours from the tasks table
-    (
-        "mid-hour range",
-        {},
-        NOW - timedelta(days=6, minutes=17, seconds=3),
-        NOW - timedelta(days=1, minutes=41),
-    ),
-    (
-        "inside one hour",
-        {},
-        floor(NOW, "hour") - timedelta(hours=30, minutes=-5),
-        floor(NOW, "hour") - timedelta(hours=30, minutes=-50),
-    ),
-    ("open start", {}, None, NOW - timedelta(days=2, minutes=13)),
-    # hours and days are UTC ones whatever offset the bounds are written in
-    (
-        "+05:30 bounds",
-        {},
-        (NOW - timedelta(days=4)).astimezone(INDIA),
-        (NOW - timedelta(hours=5)).astimezone(INDIA),
-    ),
-    ("whole hours", {}, floor(NOW, "hour") - timedelta(days=3), floor(NOW, "hour")),
-]
+Window = tuple[str, dict[str, str], datetime | None, datetime | None]
+
+
+def windows(now: datetime) -> list[Window]:
+    """The windows every report is checked over, relative to the test's own now (not the
+    module's import time: a long suite may run this test an hour after collecting it)."""
+    return [
+        ("all", {"period": "all"}, None, None),
+        ("last_7_days", {"period": "last_7_days"}, now - timedelta(days=7), None),
+        # mid-hour bounds: whole hours from rollups, the two partial hours from the tasks table
+        (
+            "mid-hour range",
+            {},
+            now - timedelta(days=6, minutes=17, seconds=3),
+            now - timedelta(days=1, minutes=41),
+        ),
+        (
+            "inside one hour",
+            {},
+            floor(now, "hour") - timedelta(hours=30, minutes=-5),
+            floor(now, "hour") - timedelta(hours=30, minutes=-50),
+        ),
+        ("open start", {}, None, now - timedelta(days=2, minutes=13)),
+        # hours and days are UTC ones whatever offset the bounds are written in
+        (
+            "+05:30 bounds",
+            {},
+            (now - timedelta(days=4)).astimezone(INDIA),
+            (now - timedelta(hours=5)).astimezone(INDIA),
+        ),
+        ("whole hours", {}, floor(now, "hour") - timedelta(days=3), floor(now, "hour")),
+    ]
 
 
 def _params(params: dict[str, str], start: datetime | None, end: datetime | None) -> dict[str, str]:
@@ -247,10 +252,12 @@ def get(api: httpx.Client, path: str, **params: str) -> dict[str, Any]:
     return dict(r.json())
 
 
-def check_everything(api: httpx.Client, data: list[Task], agent: str | None = None) -> None:
+def check_everything(
+    api: httpx.Client, data: list[Task], now: datetime, agent: str | None = None
+) -> None:
     """Every report for every window, for the admin or (with `agent`) an agent's own view."""
     scoped = data if agent is None else [t for t in data if t.agent == agent]
-    for label, params, start, end in WINDOWS:
+    for label, params, start, end in windows(now):
         query = _params(params, start, end)
         truth = in_window(scoped, start, end)
         where = f"{label} agent={agent}"
@@ -299,15 +306,16 @@ def test_rollups_agree_with_the_tasks_table_through_folds_and_changes(
     rollup_server: ServerProcess,
 ) -> None:
     url = rollup_server.database_url
-    data = generate(1500)
+    now = datetime.now(UTC)
+    data = generate(1500, now)
     execute(url, (tasks.insert(), [_record(t) for t in data]))
     assert delta_count(url) > 0  # written straight to the table: nothing has folded them
     with rollup_server.client() as api:
-        check_everything(api, data)
+        check_everything(api, data, now)
 
         fold_now(url)
         assert delta_count(url) == 0
-        check_everything(api, data)
+        check_everything(api, data, now)
 
         # behind the server's back: requeue, reassign, re-figure, refinish, delete
         rng = random.Random(5)
@@ -329,20 +337,20 @@ def test_rollups_agree_with_the_tasks_table_through_folds_and_changes(
             (sa.delete(tasks).where(T.task_id.in_([t.task_id for t in deleted])),),
             # a change that does not touch the figures writes no delta
             (sa.update(tasks).where(T.task_id == finished[-1].task_id)
-             .values(updated_at=NOW),),
+             .values(updated_at=now),),
         )  # fmt: skip
         gone = {t.task_id for t in deleted}
         data = [changes.get(t.task_id, t) for t in data if t.task_id not in gone]
-        check_everything(api, data)
+        check_everything(api, data, now)
         assert delta_count(url) == 60 + 60 * 2 + 40  # a requeue only takes away
 
         fold_now(url)
-        check_everything(api, data)
+        check_everything(api, data, now)
 
         r = api.post("/ains/keys", json={"role": "agent", "principal_id": "agent-2", "name": "a2"})
         assert r.status_code == 201, r.text
         with rollup_server.client(r.json()["api_key"]) as agent_api:
-            check_everything(agent_api, data, agent="agent-2")
+            check_everything(agent_api, data, now, agent="agent-2")
 
 
 def test_the_server_folds_what_its_agents_finish(rollup_server: ServerProcess, uid: str) -> None:

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import jsonschema
 from websockets.sync.client import connect
 
 from tests.support.event_checks import (
@@ -55,16 +56,18 @@ def sse(
             client.stream("GET", "/aitp/events", params=params, headers=headers) as response,
         ):
             assert response.status_code == 200
-            event_id = None
+            event_id, event = None, None
             for line in response.iter_lines():
                 if stop.is_set():
                     return
                 if line.startswith("id: "):
                     event_id = int(line[4:])
+                elif line.startswith("event: "):
+                    event = line[7:]
                 elif line.startswith("data: "):
                     message = json.loads(line[6:])
-                    message["_sse_id"] = event_id
-                    event_id = None
+                    message["_sse_id"], message["_sse_event"] = event_id, event
+                    event_id, event = None, None
                     out.put(message)
 
     thread = threading.Thread(target=read, daemon=True)
@@ -130,6 +133,14 @@ def test_sse_delivers_a_task_lifecycle_in_order_and_hides_other_clients_tasks(
         elapsed = time.monotonic() - started
     assert all(m["task_id"] != other for m in got), "another client's private task leaked"
     assert [m["type"] for m in got if m["task_id"] == mine] == LIFECYCLE
+    # each frame is what /openapi.json says: `event` names the type, `data` the JSON event
+    content = api.get("/openapi.json").json()["paths"]["/aitp/events"]["get"]["responses"]
+    frame = content["200"]["content"]["text/event-stream"]["schema"]
+    for message in got:
+        event = {k: v for k, v in message.items() if not k.startswith("_sse")}
+        jsonschema.validate({"event": message["_sse_event"], "data": json.dumps(event)}, frame)
+        jsonschema.validate(event, frame["properties"]["data"]["contentSchema"])
+        assert message["_sse_event"] == message["type"]
     ids = [m["event_id"] for m in got]
     assert ids == sorted(ids) and ids == [m["_sse_id"] for m in got]
     assert elapsed < 5
