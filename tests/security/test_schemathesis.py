@@ -92,7 +92,9 @@ def api_schema(fuzzed: Fuzzed) -> schemathesis.BaseSchema:
             "phases": {"coverage": {"enabled": False}},
         }
     )
-    return schemathesis.openapi.from_url(f"{fuzzed.server.url}/openapi.json", config=config)
+    # a server busy with the rest of the suite may take more than requests' 10 s to render it
+    url = f"{fuzzed.server.url}/openapi.json"
+    return schemathesis.openapi.from_url(url, config=config, timeout=120)
 
 
 CHECKS = [not_a_server_error, response_schema_conformance, problem_details]
