@@ -94,8 +94,15 @@ def test_three_replicas_share_work_streams_and_schedules(
     )
     assert schedule.status_code == 201, schedule.text
     sid = schedule.json()["schedule_id"]
+
+    def schedule_runs() -> list[dict[str, Any]]:
+        r = httpx.get(f"{a.url}/aitp/tasks/schedule/{sid}/executions", params={"limit": 500})
+        return list(r.json()["items"])
+
     try:
         wait_for(lambda: all(len(load.acked) >= 30 for load in loads), timeout=120, message="load")
+        # on a quiet machine the load can be done before the schedule's third second
+        wait_for(lambda: len(schedule_runs()) >= 3, timeout=30, message="three schedule runs")
     finally:
         for load in loads:
             load.stop()
@@ -115,9 +122,7 @@ def test_three_replicas_share_work_streams_and_schedules(
             message="A's stream to see every task completed through C",
         )
         stream.close()
-        runs = httpx.get(
-            f"{a.url}/aitp/tasks/schedule/{sid}/executions", params={"limit": 500}
-        ).json()["items"]
+        runs = schedule_runs()
     dues = sorted(datetime.fromisoformat(e["due_at"]) for e in runs)
     print(
         f"\n[three replicas] tasks={result.tasks} completed={result.completed} "
