@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.server import PG_ADMIN_URL, ServerProcess, _pg_execute, drop_pg_database
+from tests.support.server import ServerProcess, _pg_execute, drop_pg_database, pg_database_url
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def create_bench_database() -> str:
     """A fresh PostgreSQL database named ains_bench_* (dropped by the caller)."""
     name = f"ains_bench_{uuid.uuid4().hex[:10]}"
     _pg_execute(f'CREATE DATABASE "{name}"')
-    return f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    return pg_database_url(name)
 
 
 def bench_database_url(backend: str, tmp_dir: Path) -> str:

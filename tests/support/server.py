@@ -65,11 +65,15 @@ def postgres_available() -> str | None:
     return None
 
 
+def pg_database_url(name: str) -> str:
+    """The URL of database `name` on the test PostgreSQL server."""
+    return f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+
+
 def create_pg_database() -> str:
     name = f"ains_test_{uuid.uuid4().hex[:10]}"
     _pg_execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    return f"{base}/{name}"
+    return pg_database_url(name)
 
 
 def drop_pg_database(url: str) -> None:

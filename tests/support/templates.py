@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.support.server import PG_ADMIN_URL, ROOT, run_coroutine
+from tests.support.server import PG_ADMIN_URL, ROOT, pg_database_url, run_coroutine
 
 MIGRATIONS = ROOT / "ains" / "migrations"
 _sqlite_template: Path | None = None
@@ -28,10 +28,6 @@ def _migration_hash() -> str:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
-
-
-def _pg_url(name: str) -> str:
-    return f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
 
 
 async def _ensure_pg_template(name: str) -> None:
@@ -46,7 +42,7 @@ async def _ensure_pg_template(name: str) -> None:
             building = f"{name}_building"
             await conn.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
             await conn.execute(f'CREATE DATABASE "{building}"')
-            await asyncio.to_thread(upgrade, _pg_url(building))
+            await asyncio.to_thread(upgrade, pg_database_url(building))
             await conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
@@ -66,7 +62,7 @@ async def _copy_pg_template(template: str, name: str) -> None:
 def migrated_pg_database() -> str:
     name = f"ains_test_{uuid.uuid4().hex[:10]}"
     run_coroutine(_copy_pg_template(f"ains_template_{_migration_hash()}", name))
-    return _pg_url(name)
+    return pg_database_url(name)
 
 
 def migrated_sqlite_database(tmp_dir: Path) -> str:
