@@ -54,16 +54,25 @@ async def fair_lane_ends(
 ) -> tuple[list[float | None], list[float | None]]:
     """The smallest queue key of each (capability, priority) lane and the largest of each
     client's (capability, priority, client) lane among PENDING tasks. One round trip of scalar
-    subqueries, each a single index probe (min/max at the end of idx_tasks_fair_head /
-    idx_tasks_fair_client), however long the queue is."""
+    subqueries, each a single index probe (the first entry of idx_tasks_fair_head /
+    idx_tasks_fair_client in the right direction), however long the queue is.
+
+    Written as ORDER BY … LIMIT 1, not min()/max(): PostgreSQL turns min/max into that probe
+    only when its statistics say the lane is large; a queue that filled after the last ANALYZE
+    looks empty to it, and it then aggregated every task of the lane (measured: 140 ms per
+    submit with 200,000 tasks queued, and submits fell from 2,200/s to 330/s)."""
     columns = [
-        sa.select(sa.func.min(T.queue_key))
+        sa.select(T.queue_key)
         .where(IS_PENDING, T.capability_required == cap, T.priority == prio)
+        .order_by(T.queue_key)
+        .limit(1)
         .scalar_subquery()
         for cap, prio in lane_keys
     ] + [
-        sa.select(sa.func.max(T.queue_key))
+        sa.select(T.queue_key)
         .where(IS_PENDING, T.capability_required == cap, T.priority == prio, T.client_id == client)
+        .order_by(T.queue_key.desc())
+        .limit(1)
         .scalar_subquery()
         for cap, prio, client in client_keys
     ]
