@@ -20,6 +20,12 @@ T = tasks.c
 # query states the same literal; a bound parameter hides it from SQLite and from PostgreSQL's
 # generic plans.
 IS_PENDING = T.status == sa.literal_column("'PENDING'")
+# The same test as a check on rows found through their ids: written so that no index answers
+# it. As `status = 'PENDING'`, both planners (SQLite always, PostgreSQL whenever its statistics
+# predate the backlog) read every queued task through idx_tasks_status to hand out 100.
+STILL_PENDING = sa.func.coalesce(T.status, sa.literal_column("''")) == sa.literal_column(
+    "'PENDING'"
+)
 
 
 def status_in(statuses: Iterable[str]) -> sa.ColumnElement[bool]:
@@ -315,7 +321,7 @@ async def hand_out(
         return []
     stmt = (
         sa.update(tasks)
-        .where(T.task_id.in_(list(attempt_ids)), IS_PENDING)
+        .where(T.task_id.in_(list(attempt_ids)), STILL_PENDING)
         .values(
             status=TaskStatus.ASSIGNED,
             assigned_agent_id=agent_id,
