@@ -106,6 +106,13 @@ tasks = sa.Table(
         sqlite_where=sa.text("timeout_at IS NOT NULL"),
         postgresql_where=sa.text("timeout_at IS NOT NULL"),
     ),
+    # the queue escalation of tasks with a deadline (0015)
+    sa.Index(
+        "idx_tasks_deadline",
+        "deadline",
+        sqlite_where=sa.text("deadline IS NOT NULL"),
+        postgresql_where=sa.text("deadline IS NOT NULL"),
+    ),
     sa.Index(
         "idx_tasks_retry",
         "next_retry_at",

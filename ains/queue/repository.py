@@ -19,6 +19,10 @@ from ains.tasks.states import WAITING
 T = tasks.c
 # waiting for an agent: escalation changes their place in the queue
 QUEUED = sorted(s.value for s in WAITING)
+# Tasks with a deadline are few; read them through their own partial index. SQLite, which
+# never has statistics, would walk every waiting task through the status index instead.
+# (PostgreSQL picks the index once its statistics know how rare deadlines are.)
+DEADLINE_INDEX = "idx_tasks_deadline"
 TOP_PRIORITY = 10
 
 
@@ -104,15 +108,18 @@ async def escalation_due(conn: AsyncConnection, before: datetime, limit: int) ->
         .order_by(T.deadline)
         .limit(limit)
     )
+    stmt = dialect.sqlite_index_hint(stmt, tasks, DEADLINE_INDEX)
     return list(await conn.execute(dialect.for_update(conn, stmt, skip_locked=True)))
 
 
 async def next_escalation_deadline(conn: AsyncConnection) -> datetime | None:
-    value = await conn.execute(
-        sa.select(sa.func.min(T.deadline)).where(
-            T.deadline.is_not(None), T.priority < TOP_PRIORITY, T.status.in_(QUEUED)
-        )
+    stmt = (
+        sa.select(T.deadline)
+        .where(T.deadline.is_not(None), T.priority < TOP_PRIORITY, T.status.in_(QUEUED))
+        .order_by(T.deadline)
+        .limit(1)
     )
+    value = await conn.execute(dialect.sqlite_index_hint(stmt, tasks, DEADLINE_INDEX))
     result: datetime | None = value.scalar()
     return result
 
