@@ -20,6 +20,7 @@ import pytest
 
 from ains.db.engine import create_engine
 from ains.models import tasks
+from tests.support.database import task_row
 from tests.support.server import ServerProcess, running_server
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -54,28 +55,20 @@ DATA = [
 
 
 def _record(i: int, row: Row) -> dict[str, Any]:
-    return {
-        "task_id": f"task_analytics_{i:02d}",
-        "client_id": row.client,
-        "task_type": row.task_type,
-        "capability_required": "analytics-fixture",
-        "priority": 5,
-        "queue_key": 0.0,
-        "status": row.status,
-        "assigned_agent_id": row.agent,
-        "max_retries": 0,
-        "retry_policy": {},
-        "visibility": "private",
-        "allowed_viewers": [],
-        "metadata": {},
-        "depends_on": [],
-        "cost": row.cost,
-        "quality_score": row.quality,
-        "execution_ms": row.execution_ms,
-        "created_at": row.created_at,
-        "updated_at": row.created_at,
-        "completed_at": row.created_at + timedelta(seconds=1) if row.cost is not None else None,
-    }
+    return task_row(
+        f"task_analytics_{i:02d}",
+        client_id=row.client,
+        task_type=row.task_type,
+        capability_required="analytics-fixture",
+        status=row.status,
+        assigned_agent_id=row.agent,
+        cost=row.cost,
+        quality_score=row.quality,
+        execution_ms=row.execution_ms,
+        created_at=row.created_at,
+        updated_at=row.created_at,
+        completed_at=row.created_at + timedelta(seconds=1) if row.cost is not None else None,
+    )
 
 
 async def _insert(url: str) -> None:

@@ -16,6 +16,7 @@ from ains.db.engine import create_engine
 from ains.db.migrate import alembic_config, upgrade
 from ains.models import task_rollup_deltas, task_rollups, tasks
 from tests.analytics.rollup_checks import assert_rollups_count
+from tests.support.database import task_row
 from tests.support.flows import TERMINAL
 from tests.support.server import drop_pg_database, fresh_database_url
 
@@ -26,26 +27,16 @@ STATUSES = ["COMPLETED", "FAILED", "PENDING", "CANCELLED", "RUNNING", "TIMED_OUT
 
 def _task(i: int) -> dict[str, Any]:
     created = NOW - timedelta(hours=7 * i, minutes=i)
-    return {
-        "task_id": f"task_migrated_{i:03d}",
-        "client_id": "c",
-        "task_type": f"type-{i % 3}",
-        "capability_required": "cap",
-        "priority": 5,
-        "queue_key": 0.0,
-        "status": STATUSES[i % len(STATUSES)],
-        "assigned_agent_id": None if i % 5 == 0 else f"agent-{i % 4}",
-        "max_retries": 0,
-        "retry_policy": {},
-        "visibility": "private",
-        "allowed_viewers": [],
-        "metadata": {},
-        "depends_on": [],
-        "cost": 0.25 * i,
-        "execution_ms": 10.0 * i,
-        "created_at": created,
-        "updated_at": created,
-    }
+    return task_row(
+        f"task_migrated_{i:03d}",
+        task_type=f"type-{i % 3}",
+        status=STATUSES[i % len(STATUSES)],
+        assigned_agent_id=None if i % 5 == 0 else f"agent-{i % 4}",
+        cost=0.25 * i,
+        execution_ms=10.0 * i,
+        created_at=created,
+        updated_at=created,
+    )
 
 
 async def _insert_and_read(url: str, rows: list[dict[str, Any]] | None) -> tuple[Any, ...]:

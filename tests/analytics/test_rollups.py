@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from ains.analytics.rollup import fold
 from ains.db.engine import Database, create_engine
 from ains.models import task_rollup_deltas, task_rollups, tasks
+from tests.support.database import task_row
 from tests.support.flows import claim, register_agent, submit
 from tests.support.server import ServerProcess, running_server, wait_for
 
@@ -72,27 +73,19 @@ def generate(count: int, now: datetime, seed: int = 11) -> list[Task]:
 
 
 def _record(task: Task) -> dict[str, Any]:
-    return {
-        "task_id": task.task_id,
-        "client_id": task.client,
-        "task_type": task.task_type,
-        "capability_required": "rollup-fixture",
-        "priority": 5,
-        "queue_key": 0.0,
-        "status": task.status,
-        "assigned_agent_id": task.agent,
-        "max_retries": 0,
-        "retry_policy": {},
-        "visibility": "private",
-        "allowed_viewers": [],
-        "metadata": {},
-        "depends_on": [],
-        "cost": task.cost,
-        "quality_score": task.quality,
-        "execution_ms": task.execution_ms,
-        "created_at": task.created_at,
-        "updated_at": task.created_at,
-    }
+    return task_row(
+        task.task_id,
+        client_id=task.client,
+        task_type=task.task_type,
+        capability_required="rollup-fixture",
+        status=task.status,
+        assigned_agent_id=task.agent,
+        cost=task.cost,
+        quality_score=task.quality,
+        execution_ms=task.execution_ms,
+        created_at=task.created_at,
+        updated_at=task.created_at,
+    )
 
 
 async def _run(url: str, *statements: Any) -> Any:

@@ -31,6 +31,7 @@ from ains.models import tasks
 from ains.queue.repository import escalation_due, fair_lane_ends, next_escalation_deadline
 from ains.tasks.repository import hand_out
 from tests.conftest import require_postgres
+from tests.support.database import task_row
 from tests.support.server import drop_pg_database, migrated_database_url
 
 QUEUED = 6000  # one lane: capability "lane:v1", priority 5, client "c1"
@@ -40,24 +41,15 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _row(task_id: str, capability: str, key: int) -> dict[str, Any]:
-    return {
-        "task_id": task_id,
-        "client_id": "c1",
-        "task_type": "t",
-        "capability_required": capability,
-        "priority": 5,
-        "queue_key": float(key),
-        "status": "PENDING",
-        "max_retries": 0,
-        "retry_policy": {},
-        "visibility": "private",
-        "allowed_viewers": [],
-        "metadata": {},
-        "depends_on": [],
-        "deadline": NOW + timedelta(minutes=key) if capability == "hot:v1" and key < 3 else None,
-        "created_at": NOW,
-        "updated_at": NOW,
-    }
+    return task_row(
+        task_id,
+        client_id="c1",
+        capability_required=capability,
+        queue_key=float(key),
+        deadline=NOW + timedelta(minutes=key) if capability == "hot:v1" and key < 3 else None,
+        created_at=NOW,
+        updated_at=NOW,
+    )
 
 
 HOT = [f"task_hot_{i:03d}" for i in range(HANDED)]

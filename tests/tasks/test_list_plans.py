@@ -21,6 +21,7 @@ from ains.models import tasks
 from ains.security.principals import Principal
 from ains.tasks.service import TaskService
 from tests.conftest import require_postgres
+from tests.support.database import task_row
 from tests.support.server import drop_pg_database, fresh_database_url
 
 CLIENT = Principal(role="client", principal_id="c7", team="red")
@@ -30,25 +31,16 @@ NOW = datetime.now(UTC)
 def _rows() -> list[dict[str, Any]]:
     visibilities = ["private", "private", "private", "public", "team"]
     return [
-        {
-            "task_id": f"task_plan_{i:04d}",
-            "client_id": f"c{i % 10}",
-            "team": "red" if i % 3 else "blue",
-            "task_type": "t",
-            "capability_required": "cap",
-            "priority": 5,
-            "queue_key": 0.0,
-            "status": "PENDING",
-            "assigned_agent_id": f"a{i % 7}",
-            "max_retries": 0,
-            "retry_policy": {},
-            "visibility": visibilities[i % len(visibilities)],
-            "allowed_viewers": ["c7"] if i % 11 == 0 else [],
-            "metadata": {},
-            "depends_on": [],
-            "created_at": NOW - timedelta(seconds=i),
-            "updated_at": NOW,
-        }
+        task_row(
+            f"task_plan_{i:04d}",
+            client_id=f"c{i % 10}",
+            team="red" if i % 3 else "blue",
+            assigned_agent_id=f"a{i % 7}",
+            visibility=visibilities[i % len(visibilities)],
+            allowed_viewers=["c7"] if i % 11 == 0 else [],
+            created_at=NOW - timedelta(seconds=i),
+            updated_at=NOW,
+        )
         for i in range(400)
     ]
 
