@@ -84,10 +84,6 @@ async def fair_lane_ends(
     return found[: len(lane_keys)], found[len(lane_keys) :]
 
 
-async def count(conn: AsyncConnection, *where: sa.ColumnElement[bool]) -> int:
-    return int((await conn.execute(sa.select(sa.func.count()).where(*where))).scalar() or 0)
-
-
 async def oldest_queued_at(
     conn: AsyncConnection, where: list[sa.ColumnElement[bool]]
 ) -> datetime | None:

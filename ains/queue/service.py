@@ -16,6 +16,7 @@ from ains.events.repository import add_events, event
 from ains.models import tasks
 from ains.queue import repository as repo
 from ains.security.principals import Principal
+from ains.tasks.repository import count_where
 from ains.tasks.service import TaskService
 from ains.tasks.states import HELD, TaskStatus
 
@@ -40,14 +41,14 @@ class QueueService:
             "by_priority": {p: by_priority.get(str(p), 0) for p in range(10, 0, -1)},
             "by_capability": await repo.depth_by(conn, T.capability_required, where),
             "by_client": await repo.depth_by(conn, T.client_id, where),
-            "blocked": await repo.count(conn, T.status == TaskStatus.BLOCKED, *where),
-            "retry_scheduled": await repo.count(
-                conn, T.status == TaskStatus.RETRY_SCHEDULED, *where
+            "blocked": await count_where(conn, [T.status == TaskStatus.BLOCKED, *where]),
+            "retry_scheduled": await count_where(
+                conn, [T.status == TaskStatus.RETRY_SCHEDULED, *where]
             ),
-            "in_flight": await repo.count(
-                conn, T.status.in_(sorted(s.value for s in HELD)), *where
+            "in_flight": await count_where(
+                conn, [T.status.in_(sorted(s.value for s in HELD)), *where]
             ),
-            "dead_lettered": await repo.count(conn, T.dead_lettered.is_(True), *where),
+            "dead_lettered": await count_where(conn, [T.dead_lettered.is_(True), *where]),
             "oldest_queued_at": oldest,
             "oldest_wait_seconds": (now - oldest).total_seconds() if oldest else 0.0,
             "aging_interval_seconds": self.settings.aging_interval,
