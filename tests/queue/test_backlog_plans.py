@@ -32,7 +32,7 @@ from ains.queue.repository import escalation_due, fair_lane_ends, next_escalatio
 from ains.tasks.repository import hand_out
 from tests.conftest import require_postgres
 from tests.support.database import task_row
-from tests.support.server import drop_pg_database, migrated_database_url
+from tests.support.server import _pg_execute, drop_pg_database, migrated_database_url
 
 QUEUED = 6000  # one lane: capability "lane:v1", priority 5, client "c1"
 HANDED = 100  # tasks of "hot:v1", handed out by their ids
@@ -152,7 +152,7 @@ def test_submit_and_claim_statements_ignore_the_backlog_on_postgresql(tmp_path: 
             for step in ("probe", "hand_out")
         }
         # the escalation's plan once statistics know deadlines are rare (autovacuum's ANALYZE)
-        asyncio.run(_pg_execute(url, "ANALYZE tasks"))
+        _pg_execute("ANALYZE tasks", url)
         rows["escalation"] = [
             asyncio.run(_pg_rows_read(url, s, p)) for s, p in statements["escalation"]
         ]
@@ -162,14 +162,6 @@ def test_submit_and_claim_statements_ignore_the_backlog_on_postgresql(tmp_path: 
     assert rows["hand_out"] == [HANDED], statements["hand_out"]
     assert len(rows["escalation"]) == 2
     assert max(rows["escalation"]) <= WITH_DEADLINE, statements["escalation"]
-
-
-async def _pg_execute(url: str, statement: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 async def _pg_rows_read(url: str, statement: str, params: Any) -> int:

@@ -43,11 +43,12 @@ def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coroutine).result()
 
 
-def _pg_execute(sql: str) -> None:
+def _pg_execute(sql: str, url: str = PG_ADMIN_URL) -> None:
+    """Run one statement on the test PostgreSQL server (its admin database unless told)."""
     import asyncpg
 
     async def run() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+        conn = await asyncpg.connect(url, timeout=5)
         try:
             await conn.execute(sql)
         finally:
