@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ains.models import idempotency_keys, task_attempts, task_dependencies, tasks
 
 T = tasks.c
+DEAD_LETTERED = T.dead_lettered.is_(True)
 
 
 def filters(
@@ -22,7 +23,7 @@ def filters(
     since: Any = None,
 ) -> list[sa.ColumnElement[bool]]:
     """The WHERE clauses of a DLQ query; always restricted to dead-lettered tasks."""
-    where: list[sa.ColumnElement[bool]] = [T.dead_lettered.is_(True)]
+    where: list[sa.ColumnElement[bool]] = [DEAD_LETTERED]
     for value, column in (
         (capability, T.capability_required),
         (task_type, T.task_type),
@@ -43,11 +44,6 @@ async def ids(
     return [r.task_id for r in await conn.execute(stmt)]
 
 
-async def count(conn: AsyncConnection) -> int:
-    stmt = sa.select(sa.func.count()).select_from(tasks).where(T.dead_lettered.is_(True))
-    return int((await conn.execute(stmt)).scalar_one())
-
-
 async def delete(conn: AsyncConnection, task_ids: Sequence[str]) -> int:
     """Delete dead-lettered tasks with their attempts, dependency edges and idempotency keys.
     Their events stay: the history of what happened outlives the row."""
@@ -57,7 +53,5 @@ async def delete(conn: AsyncConnection, task_ids: Sequence[str]) -> int:
     await conn.execute(sa.delete(task_attempts).where(task_attempts.c.task_id.in_(ids_)))
     await conn.execute(sa.delete(task_dependencies).where(task_dependencies.c.task_id.in_(ids_)))
     await conn.execute(sa.delete(idempotency_keys).where(idempotency_keys.c.task_id.in_(ids_)))
-    result = await conn.execute(
-        sa.delete(tasks).where(T.task_id.in_(ids_), T.dead_lettered.is_(True))
-    )
+    result = await conn.execute(sa.delete(tasks).where(T.task_id.in_(ids_), DEAD_LETTERED))
     return int(result.rowcount or 0)
