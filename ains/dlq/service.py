@@ -17,8 +17,8 @@ from ains.dlq.schemas import BulkRequeueIn, DlqFilters
 from ains.exceptions import AinsError, Forbidden, NotFound, Unprocessable
 from ains.security.principals import Principal
 from ains.tasks.control import TaskControl
-from ains.tasks.repository import count_where, visible_to
 from ains.tasks.repository import get as get_task
+from ains.tasks.repository import visible_to
 from ains.tasks.service import TaskService
 
 PURGE_BATCH = 1000
@@ -103,6 +103,3 @@ class DlqService:
             now=self.clock(),
         )
         return {"purged": len(purged)}
-
-    async def count(self, conn: AsyncConnection) -> int:
-        return await count_where(conn, [repo.DEAD_LETTERED])
